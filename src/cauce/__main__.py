@@ -1,0 +1,3 @@
+from cauce.cli import main
+
+main()

@@ -1,0 +1,74 @@
+"""Engines and sessions for SQLite (embedded) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; ``str(exc)`` is one line for the operator."""
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine tuned for the backend behind ``url``."""
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                **kwargs,
+            )
+            event.listen(engine, "connect", _sqlite_pragmas)
+            # pysqlite's own transaction handling defers BEGIN; take the write lock up front
+            # so two writers never deadlock upgrading a read lock.
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, connect_args={"connect_timeout": 5}, **kwargs)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"CAUCE_DATABASE_URL: {exc}") from None
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise :class:`DatabaseUnavailable` with a one-line reason when the database is down."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        where = engine.url.render_as_string(hide_password=True)
+        message = f"CAUCE_DATABASE_URL: cannot connect to {where}: {reason}"
+        raise DatabaseUnavailable(message) from None
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception."""
+    with factory() as session, session.begin():
+        yield session
