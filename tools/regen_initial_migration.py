@@ -4,6 +4,7 @@ no deployed database exists). After the first release, add revisions with
 
 from __future__ import annotations
 
+import fcntl
 import pathlib
 import re
 import tempfile
@@ -12,6 +13,9 @@ from cauce.store import migrate
 from cauce.store.db import make_engine
 
 versions = migrate.MIGRATIONS_DIR / "versions"
+# Several developers (or helpers) may regenerate at once in one work tree: one at a time.
+_lock = open(migrate.MIGRATIONS_DIR / ".regen.lock", "w")  # noqa: SIM115
+fcntl.flock(_lock, fcntl.LOCK_EX)
 for old in versions.glob("*.py"):
     old.unlink()
 with tempfile.TemporaryDirectory() as tmp:
