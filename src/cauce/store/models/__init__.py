@@ -4,18 +4,61 @@ Each area keeps its models in its own module; add the import below when you add 
 """
 
 from cauce.store.base import Base
-from cauce.store.models.contacts import Contact
+from cauce.store.models.contacts import Contact, ContactField
 from cauce.store.models.core import ApiKey, AuditEntry, Membership, User, Workspace
+from cauce.store.models.crm import (
+    EventReceipt,
+    EventSource,
+    ImportJob,
+    Opportunity,
+    OpportunityChange,
+    Pipeline,
+    PipelineStage,
+    RateLimitWindow,
+    Segment,
+    Ticket,
+    WebSession,
+)
 from cauce.store.models.flows import Flow, FlowVersion
+from cauce.store.models.runtime import (
+    FlowCounter,
+    OutboxItem,
+    RateBucket,
+    RuntimeClock,
+    RuntimeInput,
+    RuntimeRun,
+    RuntimeTimer,
+    StepLogEntry,
+)
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
     "Contact",
+    "ContactField",
+    "EventReceipt",
+    "EventSource",
     "Flow",
+    "FlowCounter",
     "FlowVersion",
+    "ImportJob",
     "Membership",
+    "Opportunity",
+    "OpportunityChange",
+    "OutboxItem",
+    "Pipeline",
+    "PipelineStage",
+    "RateBucket",
+    "RateLimitWindow",
+    "RuntimeClock",
+    "RuntimeInput",
+    "RuntimeRun",
+    "RuntimeTimer",
+    "Segment",
+    "StepLogEntry",
+    "Ticket",
     "User",
+    "WebSession",
     "Workspace",
 ]
