@@ -33,7 +33,7 @@ services:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check src tests $(wildcard bench tools)
 	$(BIN)/mypy
 
 run: $(STAMP)
