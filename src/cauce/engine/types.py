@@ -122,6 +122,8 @@ class ManualStart(_Data):
     source: str = "api"  # "api", "schedule", "segment", "flow:<id>", "relative_date"...
     params: dict[str, Any] = Field(default_factory=dict)
     at: datetime
+    # The flow to start (API, segment, "go to flow"); None lets triggers decide.
+    flow_id: int | None = None
 
 
 Input = Annotated[
