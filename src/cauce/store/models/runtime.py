@@ -91,7 +91,10 @@ class RuntimeTimer(Base):
     """A wait's due time. Fired timers are deleted; a timer whose run moved on is a no-op."""
 
     __tablename__ = "runtime_timers"
-    __table_args__ = (Index("ix_runtime_timers_due", "due_at", "id"),)
+    __table_args__ = (
+        Index("ix_runtime_timers_due", "due_at", "id"),
+        Index("ix_runtime_timers_timer", "timer_id"),  # engine's TimerCancelled
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[int] = mapped_column(BigId)

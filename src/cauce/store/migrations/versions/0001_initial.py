@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:22:37.238504
+Create Date: 2026-11-23 09:26:43.789805
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('runtime_timers', schema=None) as batch_op:
         batch_op.create_index('ix_runtime_timers_due', ['due_at', 'id'], unique=False)
+        batch_op.create_index('ix_runtime_timers_timer', ['timer_id'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -560,6 +561,7 @@ def downgrade() -> None:
     op.drop_table('workspaces')
     op.drop_table('users')
     with op.batch_alter_table('runtime_timers', schema=None) as batch_op:
+        batch_op.drop_index('ix_runtime_timers_timer')
         batch_op.drop_index('ix_runtime_timers_due')
 
     op.drop_table('runtime_timers')

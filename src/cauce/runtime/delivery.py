@@ -1,0 +1,322 @@
+"""Delivering the outbox: rate limits, retries, circuit breakers, dead letters.
+
+One round of :meth:`Delivery.deliver_batch`:
+
+1. **claim** (one transaction): the ready rows, replies first (``priority``), ``FOR UPDATE SKIP
+   LOCKED``; each handler routes its row (channel config, contact rules, rate bucket); rows
+   whose bucket is empty or whose provider's circuit is open are deferred without counting an
+   attempt; the rest are marked ``sending`` with ``attempts + 1`` and a lease. The attempt is
+   on disk **before** any provider is called.
+2. **call** the providers, concurrently, outside any transaction, each call with a timeout.
+3. **record** (one transaction): done, retry with exponential backoff and jitter (or the
+   provider's ``Retry-After``), or dead (with the reason, visible in the API); outcomes the
+   flow waits for go back to the contact as inputs.
+
+A crash between 2 and 3 leaves the row ``sending`` with its lease running out. When the lease
+expires the outcome is *uncertain*: for WhatsApp, which echoes our key in its status webhooks
+(``biz_opaque_callback_data``), we wait ``reconcile_grace`` for such a status to settle it
+(see :func:`cauce.runtime.outbox.reconcile_status`) before sending again; other channels are
+re-sent at once. ``uncertain`` counts these windows per row.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cauce.engine.types import Input
+from cauce.logging import get_logger
+from cauce.runtime import metrics, ratelimit
+from cauce.runtime.ingest import submit_input
+from cauce.services.container import Cauce
+from cauce.store.models.runtime import (
+    OUTBOX_DEAD,
+    OUTBOX_DONE,
+    OUTBOX_PENDING,
+    OUTBOX_SENDING,
+    OutboxItem,
+)
+
+log = get_logger(__name__)
+
+UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where and how fast a row may go. ``bucket``: rate-limit key (None: unlimited)."""
+
+    provider: str
+    bucket: str | None = None
+    rate: float = 0.0
+    burst: float = 1.0
+    status_callbacks: bool = False  # the provider echoes our key in status webhooks
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    status: Literal["done", "retry", "failed"]
+    provider_id: str | None = None
+    error: str | None = None
+    code: str | None = None
+    retry_after: float | None = None
+    # Fed back to the contact in the transaction that records the outcome.
+    inputs: list[Input] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    workspace_id: int
+    contact_id: int
+    run_id: str | None
+    key: str
+    kind: str
+    channel: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Handler(Protocol):
+    """Delivers one kind of outbox row."""
+
+    def route(self, session: Session, item: Attempt) -> Route | Outcome:
+        """Inside the claim transaction: look up what the call needs, or settle at once
+        (e.g. a contact rule forbids the send)."""
+        ...
+
+    def call(self, item: Attempt, route: Route) -> Outcome:
+        """Outside any transaction: talk to the provider. Must not raise for its errors."""
+        ...
+
+    def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
+        """Inputs that tell the run the effect failed for good."""
+        ...
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def register_handler(kind: str, handler: Handler) -> None:
+    """Register how outbox rows of ``kind`` (an engine event type) are delivered."""
+    HANDLERS[kind] = handler
+
+
+@dataclass
+class DeliveryConfig:
+    batch_size: int = 64
+    concurrency: int = 16
+    lease_seconds: float = 60.0  # longer than any call's timeout
+    reconcile_grace: float = 30.0
+    max_attempts: int = 8
+    backoff_base: float = 2.0
+    backoff_max: float = 3600.0
+
+
+class Delivery:
+    def __init__(
+        self, cauce: Cauce, config: DeliveryConfig | None = None,
+        handlers: dict[str, Handler] | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.cauce = cauce
+        self.config = config or DeliveryConfig()
+        self.handlers = handlers if handlers is not None else HANDLERS
+        self.breaker = ratelimit.CircuitBreaker()
+        self.wall = wall_clock or (lambda: datetime.now(UTC))
+        self._pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="deliver")
+        self._closed = threading.Event()
+        self.next_wake: float | None = None  # seconds until deferred rows are due
+
+    def close(self) -> None:
+        self._closed.set()
+        self._pool.shutdown(wait=True)
+
+    def deliver_batch(self) -> int:
+        """One claim-call-record round; returns how many rows were attempted."""
+        claimed = self._claim()
+        if not claimed:
+            return 0
+        outcomes = list(self._pool.map(lambda ar: self._call(*ar), claimed))
+        self._record(claimed, outcomes)
+        return len(claimed)
+
+    # ------------------------------------------------------------------ claim
+
+    def _claim(self) -> list[tuple[Attempt, Route]]:
+        now = self.wall()
+        out: list[tuple[Attempt, Route]] = []
+        self.next_wake = None
+        with self.cauce.transaction() as session:
+            rows = session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
+                       OutboxItem.next_attempt_at <= now)
+                .order_by(OutboxItem.priority, OutboxItem.next_attempt_at)
+                .limit(self.config.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            routed: list[tuple[OutboxItem, Attempt, Route]] = []
+            for row in rows:
+                attempt = _attempt(row)
+                handler = self.handlers.get(row.kind)
+                if handler is None:
+                    self._dead(row, f"no delivery handler for '{row.kind}' effects", "no_handler",
+                               now)
+                    continue
+                if row.status == OUTBOX_SENDING and row.last_error_code != UNCERTAIN:
+                    # The lease ran out: the previous attempt's outcome is unknown.
+                    row.uncertain += 1
+                try:
+                    routed_or_done = handler.route(session, attempt)
+                except Exception as exc:
+                    log.exception("outbox_route_failed", key=row.key)
+                    routed_or_done = Outcome("retry", error=f"{type(exc).__name__}: {exc}",
+                                             code="route_error")
+                if isinstance(routed_or_done, Outcome):
+                    self._apply(session, row, attempt, routed_or_done, handler, now)
+                    continue
+                route = routed_or_done
+                if (row.status == OUTBOX_SENDING and route.status_callbacks
+                        and row.last_error_code != UNCERTAIN and self.config.reconcile_grace > 0):
+                    # Give the provider's status webhook a chance to prove the send happened.
+                    row.last_error_code = UNCERTAIN
+                    row.last_error = "outcome of the last attempt unknown; waiting for a status"
+                    row.next_attempt_at = now + timedelta(seconds=self.config.reconcile_grace)
+                    continue
+                routed.append((row, attempt, route))
+            grants = self._take_tokens(session, routed, now)
+            for row, _, route in routed:
+                wait = self.breaker.open_for(route.provider)
+                if wait > 0:
+                    row.status = OUTBOX_PENDING
+                    row.next_attempt_at = now + timedelta(seconds=wait)
+                    continue
+                if route.bucket is not None:
+                    granted, wait = grants[route.bucket]
+                    if granted <= 0:
+                        metrics.RATE_LIMITED.labels(route.bucket).inc()
+                        row.status = OUTBOX_PENDING
+                        row.next_attempt_at = now + timedelta(seconds=wait)
+                        self._wake_in(wait)
+                        continue
+                    grants[route.bucket] = (granted - 1, wait)
+                row.status = OUTBOX_SENDING
+                row.attempts += 1
+                row.last_error_code = None
+                row.next_attempt_at = now + timedelta(seconds=self.config.lease_seconds)
+                row.updated_at = now
+                out.append((_attempt(row), route))
+        return out
+
+    def _take_tokens(
+        self, session: Session, routed: list[tuple[OutboxItem, Attempt, Route]], now: datetime
+    ) -> dict[str, tuple[int, float]]:
+        wanted: dict[str, int] = defaultdict(int)
+        spec: dict[str, Route] = {}
+        for _, _, route in routed:
+            if route.bucket is not None:
+                wanted[route.bucket] += 1
+                spec[route.bucket] = route
+        grants: dict[str, tuple[int, float]] = {}
+        for bucket in sorted(wanted):
+            route = spec[bucket]
+            grant = ratelimit.take(session, bucket, rate=route.rate, burst=route.burst,
+                                   want=wanted[bucket], now=now)
+            grants[bucket] = (grant.granted, grant.wait_seconds)
+        return grants
+
+    def _wake_in(self, seconds: float) -> None:
+        if self.next_wake is None or seconds < self.next_wake:
+            self.next_wake = seconds
+
+    # ------------------------------------------------------------------ call
+
+    def _call(self, attempt: Attempt, route: Route) -> Outcome:
+        handler = self.handlers[attempt.kind]
+        try:
+            outcome = handler.call(attempt, route)
+        except Exception as exc:  # a handler bug: retry later rather than lose the effect
+            log.exception("outbox_call_failed", key=attempt.key)
+            outcome = Outcome("retry", error=f"{type(exc).__name__}: {exc}", code="exception")
+        if outcome.status == "retry":
+            if self.breaker.failure(route.provider):
+                metrics.CIRCUIT_OPEN.labels(route.provider).inc()
+        else:
+            self.breaker.success(route.provider)
+        metrics.SENDS.labels(attempt.channel or attempt.kind, outcome.status).inc()
+        return outcome
+
+    # ------------------------------------------------------------------ record
+
+    def _record(self, claimed: list[tuple[Attempt, Route]], outcomes: list[Outcome]) -> None:
+        now = self.wall()
+        by_id = {a.id: (a, o) for (a, _), o in zip(claimed, outcomes, strict=True)}
+        with self.cauce.transaction() as session:
+            rows = session.scalars(
+                select(OutboxItem).where(OutboxItem.id.in_(sorted(by_id))).with_for_update()
+            ).all()
+            for row in rows:
+                attempt, outcome = by_id[row.id]
+                if row.status != OUTBOX_SENDING or row.attempts != attempt.attempts:
+                    # Settled meanwhile (a status webhook) or the lease ran out and another
+                    # worker took over: its record wins.
+                    continue
+                self._apply(session, row, attempt, outcome, self.handlers[row.kind], now)
+
+    def _apply(
+        self, session: Session, row: OutboxItem, attempt: Attempt, outcome: Outcome,
+        handler: Handler, now: datetime,
+    ) -> None:
+        row.updated_at = now
+        channel = row.channel or row.kind
+        inputs = list(outcome.inputs)
+        if outcome.status == "done":
+            row.status, row.provider_id = OUTBOX_DONE, outcome.provider_id
+            row.last_error = row.last_error_code = None
+        elif outcome.status == "retry" and row.attempts < self.config.max_attempts:
+            delay = self._backoff(row.attempts, outcome.retry_after)
+            row.status = OUTBOX_PENDING
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            row.last_error, row.last_error_code = outcome.error, outcome.code
+            metrics.RETRIES.labels(channel).inc()
+        else:
+            if outcome.status == "retry":
+                outcome = Outcome("failed", error=f"gave up after {row.attempts} attempts: "
+                                  f"{outcome.error}", code=outcome.code)
+            self._dead(row, outcome.error or "failed", outcome.code, now)
+            inputs += handler.failed_inputs(attempt, outcome, now)
+        for inp in inputs:
+            submit_input(session, workspace_id=row.workspace_id, contact_id=row.contact_id,
+                         input=inp, now=now)
+
+    def _dead(self, row: OutboxItem, reason: str, code: str | None, now: datetime) -> None:
+        row.status = OUTBOX_DEAD
+        row.last_error, row.last_error_code = reason[:2000], code
+        row.updated_at = now
+        metrics.DEAD_LETTERS.labels(row.channel or row.kind).inc()
+
+    def _backoff(self, attempts: int, retry_after: float | None) -> float:
+        base = min(self.config.backoff_max, self.config.backoff_base * 2 ** max(attempts - 1, 0))
+        delay = base * (0.5 + random.random() / 2)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return float(delay)
+
+
+def _attempt(row: OutboxItem) -> Attempt:
+    return Attempt(
+        id=row.id, workspace_id=row.workspace_id, contact_id=row.contact_id, run_id=row.run_id,
+        key=row.key, kind=row.kind, channel=row.channel, payload=row.payload,
+        attempts=row.attempts,
+    )

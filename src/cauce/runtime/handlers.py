@@ -1,0 +1,164 @@
+"""How each kind of outbox row is delivered: messages through channel adapters, HTTP request
+steps through the SSRF-guarded client, AI requests through ``cauce.ai``.
+
+Other areas register handlers for their own effects with
+:func:`cauce.runtime.delivery.register_handler` (tickets, hand-offs, opportunity updates).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cauce.channels.base import ErrorAction, OutboundMessage, SendResult
+from cauce.engine.types import ActivityResult, DeliveryStatus, Input
+from cauce.runtime import http_step
+from cauce.runtime.delivery import Attempt, Outcome, Route, register_handler
+from cauce.store.models import Contact, Workspace
+
+
+@dataclass(frozen=True)
+class ResolvedChannel:
+    """A workspace's channel as delivery needs it."""
+
+    kind: str  # adapter kind in cauce.channels.registry
+    config: dict[str, Any]
+    sender: str  # the sending identity the rate limit applies to (phone number id...)
+    rate_per_second: float | None = None
+
+
+# (session, workspace id, channel name from the flow) -> the configured channel, or None.
+ChannelDirectory = Callable[[Session, int, str], ResolvedChannel | None]
+
+# A flow's channel name -> the adapter kinds that can carry it, in preference order.
+_CHANNEL_KINDS = {"whatsapp": "whatsapp", "sms": "sms_twilio", "email": "email",
+                  "simulator": "simulator", "slack": "slack", "webhook": "webhook"}
+
+
+def default_directory(session: Session, workspace_id: int, channel: str) -> ResolvedChannel | None:
+    """The workspace's configured channel (``cauce.services.channels``) when that service is
+    installed; WhatsApp without a configured number goes to the simulator, so flows work
+    before any credential exists."""
+    try:
+        channel_service = importlib.import_module("cauce.services.channels")
+    except ImportError:
+        channel_service = None
+    finder = getattr(channel_service, "resolve_for_delivery", None) if channel_service else None
+    if finder is not None:
+        found = finder(session, workspace_id, channel)
+        if found is not None:
+            kind, config, sender = found
+            return ResolvedChannel(kind=kind, config=config, sender=sender)
+    if channel in ("whatsapp", "simulator"):
+        return ResolvedChannel(kind="simulator", config={}, sender=f"sim:{workspace_id}")
+    return None
+
+
+class MessageHandler:
+    """``message_requested`` rows: one message through the workspace's channel."""
+
+    def __init__(self, directory: ChannelDirectory = default_directory) -> None:
+        self.directory = directory
+
+    def route(self, session: Session, item: Attempt) -> Route | Outcome:
+        from cauce.channels.registry import get_adapter
+
+        channel = str(item.payload.get("channel") or item.channel)
+        resolved = self.directory(session, item.workspace_id, channel)
+        if resolved is None:
+            return Outcome("failed", code="no_channel",
+                           error=f"the workspace has no '{channel}' channel configured")
+        contact = session.get(Contact, item.contact_id)
+        if contact is None:
+            return Outcome("failed", code="no_contact", error="the contact no longer exists")
+        to = _address(resolved.kind, contact)
+        if not to:
+            return Outcome("failed", code="no_address",
+                           error=f"the contact has no address for {resolved.kind}")
+        adapter = get_adapter(resolved.kind)
+        rate = resolved.rate_per_second or float(getattr(adapter, "rate_per_second", 0) or 0)
+        message = OutboundMessage(
+            key=item.key, channel=resolved.kind, kind=str(item.payload.get("kind", "text")),
+            to=to, payload=dict(item.payload.get("payload") or {}),
+            category=str(item.payload.get("category", "service")),
+        )
+        return Route(
+            provider=f"{resolved.kind}", bucket=f"{resolved.kind}:{resolved.sender}" if rate
+            else None, rate=rate, burst=max(1.0, rate / 10), status_callbacks=(
+                resolved.kind == "whatsapp"),
+            data={"message": message, "config": resolved.config, "kind": resolved.kind},
+        )
+
+    def call(self, item: Attempt, route: Route) -> Outcome:
+        from cauce.channels.registry import get_adapter
+
+        adapter = get_adapter(route.data["kind"])
+        result: SendResult = adapter.send(route.data["message"], route.data["config"])
+        if result.status == "sent":
+            return Outcome("done", provider_id=result.provider_id)
+        error = result.error
+        if error is None:
+            return Outcome("retry", error="the adapter failed without a reason", code="unknown")
+        if error.action is ErrorAction.RETRY:
+            return Outcome("retry", error=error.reason, code=error.code,
+                           retry_after=error.retry_after)
+        return Outcome("failed", error=error.reason, code=error.code)
+
+    def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
+        return [DeliveryStatus(message_key=item.key, status="failed", error_code=outcome.code,
+                               error_reason=outcome.error, at=now)]
+
+
+def _address(kind: str, contact: Contact) -> str:
+    if kind == "email":
+        return contact.email or ""
+    phone = contact.phone or ""
+    return phone.lstrip("+") if kind in ("whatsapp", "simulator") else phone
+
+
+class HttpHandler:
+    """``http_requested`` rows: the flow's HTTP request step; the answer resumes the run."""
+
+    def __init__(self, resolve: http_step.Resolver = http_step.system_resolver) -> None:
+        self.resolve = resolve
+
+    def route(self, session: Session, item: Attempt) -> Route | Outcome:
+        ws = session.get(Workspace, item.workspace_id)
+        settings = ws.settings if ws is not None and isinstance(ws.settings, dict) else {}
+        allowed = settings.get("http_allowed_hosts") or []
+        return Route(provider="http", data={"allowed": [str(h) for h in allowed]})
+
+    def call(self, item: Attempt, route: Route) -> Outcome:
+        p = item.payload
+        result = http_step.perform(
+            str(p.get("method", "GET")), str(p.get("url", "")),
+            {str(k): str(v) for k, v in (p.get("headers") or {}).items()},
+            p.get("body"), float(p.get("timeout_seconds") or 10.0), route.data["allowed"],
+            resolve=self.resolve,
+        )
+        activity = str(p.get("activity_id") or item.key)
+        if result.ok:
+            return Outcome("done", inputs=[ActivityResult(activity_id=activity, ok=True,
+                                                          data=result.data)])
+        if result.retryable:
+            return Outcome("retry", error=result.error, code=f"http_{result.status or 'error'}",
+                           retry_after=result.retry_after)
+        # A refusal or a 4xx is final: the run takes its failure exit with the reason.
+        return Outcome("failed", error=result.error,
+                       code=f"http_{result.status}" if result.status else "refused",
+                       inputs=[])
+
+    def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
+        activity = str(item.payload.get("activity_id") or item.key)
+        return [ActivityResult(activity_id=activity, ok=False, error=outcome.error)]
+
+
+def install_default_handlers() -> None:
+    """Register the runtime's own handlers (idempotent)."""
+    register_handler("message_requested", MessageHandler())
+    register_handler("http_requested", HttpHandler())

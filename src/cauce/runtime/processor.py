@@ -1,0 +1,555 @@
+"""Processing stored inputs: claim, decide (engine), and persist everything in one transaction.
+
+One call of :meth:`Processor.process_batch` is one transaction:
+
+1. claim up to ``batch_size`` of the oldest pending inputs (PostgreSQL: ``FOR UPDATE SKIP
+   LOCKED``, then a transaction-scoped advisory lock per contact; SQLite: the single writer);
+2. keep, per contact, only the unbroken prefix of its pending inputs, so a contact's inputs are
+   processed strictly in arrival order even when another worker holds an older one;
+3. load the contacts, their runs and the workspaces' published flows with a few set queries;
+4. ask the engine to plan, start and resume (pure, in memory; ids derive from the input id so
+   re-processing after a crash produces the same runs, keys and timers);
+5. write run states, timers, outbox rows, step log, counters and the inputs' status in bulk.
+
+Grouping many inputs per transaction (group commit) is what makes this fast: the cost of a
+commit is shared by the whole batch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from pydantic import BaseModel
+from sqlalchemy import Table, bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cauce.clock import VirtualClock
+from cauce.engine.types import (
+    ContactSnapshot,
+    ContactUpdated,
+    Context,
+    ExitTaken,
+    FlowStartRequested,
+    Input,
+    ManualStart,
+    MessageIn,
+    RemoveFromFlowsRequested,
+    RunState,
+    RunStatus,
+    StepEntered,
+    TimerCancelled,
+    WaitStarted,
+    WorkspaceSnapshot,
+)
+from cauce.logging import get_logger
+from cauce.runtime import metrics
+from cauce.runtime.engine_port import FlowEngine, PastRun, Plan, PublishedFlow
+from cauce.runtime.ingest import parse_input
+from cauce.runtime.simclock import sync_virtual
+from cauce.runtime.wakeup import OUTBOX_CHANNEL, notify_after_commit
+from cauce.services.container import Cauce
+from cauce.store.models import Contact, Flow, FlowVersion, Workspace
+from cauce.store.models.runtime import (
+    INPUT_DONE,
+    INPUT_FAILED,
+    INPUT_PENDING,
+    OUTBOX_PENDING,
+    PRIORITY_BROADCAST,
+    PRIORITY_NORMAL,
+    PRIORITY_REPLY,
+    FlowCounter,
+    OutboxItem,
+    RuntimeInput,
+    RuntimeRun,
+    RuntimeTimer,
+    StepLogEntry,
+)
+
+log = get_logger(__name__)
+
+# Events that become outbox rows, delivered after commit by the delivery loop.
+OUTBOX_EVENTS = frozenset({
+    "message_requested", "notification_requested", "http_requested", "ai_requested",
+    "ticket_requested", "handoff_requested", "opportunity_update_requested",
+})
+_BROADCAST_SOURCES = ("segment", "schedule", "relative_date", "broadcast")
+
+
+@dataclass
+class _Run:
+    state: RunState
+    document: dict[str, Any]
+    is_new: bool
+    dirty: bool = False
+
+
+@dataclass
+class _ContactWork:
+    contact_id: int
+    workspace_id: int
+    snapshot: ContactSnapshot | None
+    runs: dict[str, _Run] = field(default_factory=dict)
+    past: list[PastRun] = field(default_factory=list)
+    contact_row: Contact | None = None
+
+
+@dataclass
+class _Writes:
+    timers: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    counters: dict[tuple[int, int, int, str, str], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
+    new_inputs: list[tuple[int, int, Input]] = field(default_factory=list)
+    cancelled_timers: list[str] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+class _Ids:
+    """Ids derived from the input id: re-processing an input yields the same ids."""
+
+    def __init__(self, input_id: int) -> None:
+        self.prefix = f"{input_id:x}"
+        self.n = 0
+
+    def __call__(self) -> str:
+        self.n += 1
+        return f"{self.prefix}.{self.n}"
+
+
+class Processor:
+    """Claims and processes inputs. One per worker thread; stateless between batches except
+    for a cache of immutable flow versions."""
+
+    def __init__(
+        self, cauce: Cauce, engine: FlowEngine, *, batch_size: int = 200,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.cauce = cauce
+        self.engine = engine
+        self.batch_size = batch_size
+        self.now = now or cauce.clock.now
+        self.shard = os.getpid() % 16
+        self._versions: dict[tuple[int, int], dict[str, Any]] = {}
+
+    # ---------------------------------------------------------------- claim
+
+    def process_batch(self) -> int:
+        """Process one batch in one transaction; returns how many inputs it settled."""
+        with self.cauce.transaction() as session:
+            if isinstance(self.cauce.clock, VirtualClock):
+                sync_virtual(session, self.cauce.clock)
+            rows = self._claim(session)
+            if not rows:
+                return 0
+            started = time.perf_counter()
+            writes = self._process(session, rows)
+            self._flush(session, writes)
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        settled = len(writes.done) + len(writes.failed)
+        metrics.INPUTS_PROCESSED.inc(len(writes.done))
+        metrics.INPUTS_FAILED.inc(len(writes.failed))
+        return settled
+
+    def _claim(self, session: Session) -> list[Any]:
+        cols = (RuntimeInput.id, RuntimeInput.workspace_id, RuntimeInput.contact_id,
+                RuntimeInput.kind, RuntimeInput.payload, RuntimeInput.created_at)
+        candidates = session.execute(
+            select(*cols).where(RuntimeInput.status == INPUT_PENDING)
+            .order_by(RuntimeInput.id).limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not candidates or session.get_bind().dialect.name != "postgresql":
+            return list(candidates)
+        contacts = sorted({r.contact_id for r in candidates})
+        locked = set(session.scalars(
+            text("SELECT c FROM unnest(CAST(:ids AS bigint[])) AS c "
+                 "WHERE pg_try_advisory_xact_lock(c)"),
+            {"ids": contacts},
+        ).all())
+        if len(locked) < len(contacts):
+            metrics.LOCK_WAITS.inc(len(contacts) - len(locked))
+        if not locked:
+            return []
+        # Another worker may hold an older input of a contact we locked (claimed as a
+        # candidate before we took the contact's lock): keep only the unbroken prefix.
+        claimed = {r.id for r in candidates}
+        pending = session.execute(
+            select(RuntimeInput.contact_id, RuntimeInput.id)
+            .where(RuntimeInput.status == INPUT_PENDING,
+                   RuntimeInput.contact_id.in_(sorted(locked)))
+            .order_by(RuntimeInput.contact_id, RuntimeInput.id)
+        ).all()
+        allowed: set[int] = set()
+        blocked: set[int] = set()
+        for contact_id, input_id in pending:
+            if contact_id in blocked:
+                continue
+            if input_id in claimed:
+                allowed.add(input_id)
+            else:
+                blocked.add(contact_id)
+        return [r for r in candidates if r.id in allowed]
+
+    # ---------------------------------------------------------------- decide
+
+    def _process(self, session: Session, rows: list[Any]) -> _Writes:
+        writes = _Writes()
+        by_contact: dict[int, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_contact[row.contact_id].append(row)
+        work = self._load(session, rows)
+        workspaces = self._workspaces(session, {r.workspace_id for r in rows})
+        flows = self._published(session, {r.workspace_id for r in rows})
+        now = self.now()
+        for contact_id, inputs in by_contact.items():
+            cw = work[contact_id]
+            for row in sorted(inputs, key=lambda r: r.id):
+                self._one(cw, row, workspaces, flows.get(row.workspace_id, []), now, writes)
+        # Contact rows changed by _merge_contact_update are flushed with this transaction.
+        self._persist_runs(session, work)
+        return writes
+
+    def _one(
+        self, cw: _ContactWork, row: Any, workspaces: dict[int, WorkspaceSnapshot],
+        flows: list[PublishedFlow], now: datetime, writes: _Writes,
+    ) -> None:
+        if cw.snapshot is None:
+            writes.failed.append((row.id, f"contact {row.contact_id} does not exist"))
+            return
+        try:
+            inp = parse_input(row.payload)
+        except ValueError as exc:
+            writes.failed.append((row.id, f"unreadable input: {exc}"))
+            return
+        ids = _Ids(row.id)
+        wsnap = workspaces.get(row.workspace_id) or WorkspaceSnapshot(id=row.workspace_id)
+        ctx = Context(now=now, contact=cw.snapshot, workspace=wsnap, new_id=ids)
+        waiting = [r.state for r in cw.runs.values() if r.state.status == RunStatus.WAITING]
+        versions = {
+            (r.state.flow_id, r.state.flow_version): r.document for r in cw.runs.values()
+        }
+        try:
+            plan = self.engine.plan(
+                input=inp, contact=cw.snapshot, waiting=waiting, past=cw.past, flows=flows,
+                versions=versions, now=now,
+            )
+            self._apply_plan(cw, row, inp, plan, ctx, ids, now, writes)
+        except Exception as exc:  # an engine bug must not block the contact's queue forever
+            log.exception("input_failed", input_id=row.id, contact_id=row.contact_id)
+            writes.failed.append((row.id, f"{type(exc).__name__}: {exc}"))
+            return
+        writes.done.append(row.id)
+        lag = (now - row.created_at).total_seconds()
+        metrics.INPUT_LAG.observe(max(lag, 0.0))
+
+    def _apply_plan(
+        self, cw: _ContactWork, row: Any, inp: Input, plan: Plan, ctx: Context, ids: _Ids,
+        now: datetime, writes: _Writes,
+    ) -> None:
+        for run_id, reason in plan.interrupt:
+            self._interrupt(cw, run_id, reason, row, inp, ctx, now, writes)
+        for run_id in plan.resume:
+            run = cw.runs.get(run_id)
+            if run is None or run.state.status != RunStatus.WAITING:
+                continue
+            t0 = time.perf_counter()
+            step = self.engine.resume(run.document, run.state, inp, ctx)
+            self._record(cw, run, step.state, step.events, row, inp, now, writes, t0, ctx)
+        for flow in plan.start:
+            t0 = time.perf_counter()
+            run_id = ids()
+            step = self.engine.start(flow, run_id, inp, ctx)
+            run = _Run(state=step.state, document=flow.document, is_new=True)
+            cw.runs[step.state.run_id] = run
+            self._record(cw, run, step.state, step.events, row, inp, now, writes, t0, ctx)
+
+    def _interrupt(
+        self, cw: _ContactWork, run_id: str, reason: str, row: Any, inp: Input, ctx: Context,
+        now: datetime, writes: _Writes,
+    ) -> None:
+        run = cw.runs.get(run_id)
+        if run is None or run.state.status != RunStatus.WAITING:
+            return
+        t0 = time.perf_counter()
+        step = self.engine.interrupt(run.state, ctx, reason)
+        self._record(cw, run, step.state, step.events, row, inp, now, writes, t0, ctx)
+
+    def _record(
+        self, cw: _ContactWork, run: _Run, state: RunState, events: list[Any], row: Any,
+        inp: Input, now: datetime, writes: _Writes, t0: float, ctx: Context,
+    ) -> None:
+        if not events and not run.is_new:
+            return  # the input did not concern this run (a stale timer, a foreign status)
+        run.state, run.dirty = state, True
+        ws, flow_id, version = cw.workspace_id, state.flow_id, state.flow_version
+        errors: list[str] = []
+        priority = _priority(inp)
+        for ev in events:
+            kind = ev.type
+            if isinstance(ev, StepEntered):
+                writes.counters[(ws, flow_id, version, ev.node_id, "")] += 1
+            elif isinstance(ev, ExitTaken):
+                writes.counters[(ws, flow_id, version, ev.node_id, ev.exit)] += 1
+            elif isinstance(ev, WaitStarted):
+                if ev.timer_id and ev.due_at is not None:
+                    writes.timers.append({
+                        "workspace_id": ws, "contact_id": cw.contact_id,
+                        "run_id": state.run_id, "timer_id": ev.timer_id, "due_at": ev.due_at,
+                    })
+            elif isinstance(ev, TimerCancelled):
+                writes.cancelled_timers.append(ev.timer_id)
+            elif kind in OUTBOX_EVENTS:
+                writes.outbox.append(_outbox_row(ev, ws, cw.contact_id, state.run_id, priority,
+                                                 now))
+            elif isinstance(ev, ContactUpdated):
+                _merge_contact_update(cw, ev)
+            elif isinstance(ev, FlowStartRequested):
+                writes.new_inputs.append((ws, cw.contact_id, ManualStart(
+                    source=f"flow:{flow_id}", params=ev.params, at=now, flow_id=ev.flow_id,
+                )))
+            elif isinstance(ev, RemoveFromFlowsRequested):
+                for other in list(cw.runs.values()):
+                    other_id = other.state.run_id
+                    if other_id != state.run_id and (
+                        not ev.flow_ids or other.state.flow_id in ev.flow_ids
+                    ):
+                        self._interrupt(cw, other_id, f"removed by flow {flow_id}", row,
+                                        inp, ctx, now, writes)
+            elif kind == "error":
+                errors.append(f"{ev.node_id}: {ev.code}: {ev.message}")
+        writes.steps.append({
+            "workspace_id": ws, "run_id": state.run_id, "input_id": row.id,
+            "input_kind": row.kind, "node_id": state.node_id, "status": state.status.value,
+            "input": row.payload,
+            "output": [e.model_dump(mode="json") if isinstance(e, BaseModel) else e
+                       for e in events],
+            "error": "; ".join(errors) or None, "at": now,
+            "duration_us": int((time.perf_counter() - t0) * 1_000_000),
+        })
+
+    # ---------------------------------------------------------------- load
+
+    def _load(self, session: Session, rows: list[Any]) -> dict[int, _ContactWork]:
+        contact_ids = sorted({r.contact_id for r in rows})
+        ws_of = {r.contact_id: r.workspace_id for r in rows}
+        contacts = {
+            c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
+        }
+        work = {
+            cid: _ContactWork(
+                contact_id=cid, workspace_id=ws_of[cid],
+                snapshot=_snapshot(contacts[cid]) if cid in contacts else None,
+                contact_row=contacts.get(cid),
+            )
+            for cid in contact_ids
+        }
+        run_rows = session.execute(
+            select(RuntimeRun.id, RuntimeRun.contact_id, RuntimeRun.flow_id,
+                   RuntimeRun.flow_version, RuntimeRun.status, RuntimeRun.state,
+                   RuntimeRun.updated_at)
+            .where(RuntimeRun.contact_id.in_(contact_ids))
+        ).all()
+        waiting = [r for r in run_rows if r.status == RunStatus.WAITING.value]
+        self._ensure_versions(session, {(r.flow_id, r.flow_version) for r in waiting})
+        for r in run_rows:
+            cw = work[r.contact_id]
+            if r.status == RunStatus.WAITING.value:
+                cw.runs[r.id] = _Run(
+                    state=RunState.model_validate(r.state),
+                    document=self._versions.get((r.flow_id, r.flow_version), {}),
+                    is_new=False,
+                )
+            else:
+                cw.past.append(PastRun(run_id=r.id, flow_id=r.flow_id, status=r.status,
+                                       ended_at=r.updated_at))
+        return work
+
+    def _workspaces(self, session: Session, ids: set[int]) -> dict[int, WorkspaceSnapshot]:
+        out = {}
+        for ws in session.scalars(select(Workspace).where(Workspace.id.in_(sorted(ids)))):
+            values = ws.settings.get("values", {}) if isinstance(ws.settings, dict) else {}
+            out[ws.id] = WorkspaceSnapshot(
+                id=ws.id, timezone=ws.timezone, country=ws.country,
+                values=values if isinstance(values, dict) else {},
+            )
+        return out
+
+    def _published(self, session: Session, ws_ids: set[int]) -> dict[int, list[PublishedFlow]]:
+        rows = session.execute(
+            select(Flow.id, Flow.workspace_id, Flow.published_version)
+            .where(Flow.workspace_id.in_(sorted(ws_ids)), Flow.published_version.is_not(None),
+                   Flow.enabled.is_(True), Flow.archived_at.is_(None))
+        ).all()
+        self._ensure_versions(session, {(r.id, r.published_version) for r in rows})
+        out: dict[int, list[PublishedFlow]] = defaultdict(list)
+        for r in rows:
+            doc = self._versions.get((r.id, r.published_version))
+            if doc is not None:
+                out[r.workspace_id].append(PublishedFlow(r.id, r.published_version, doc))
+        return out
+
+    def _ensure_versions(self, session: Session, keys: set[tuple[int, int]]) -> None:
+        missing = sorted(k for k in keys if k not in self._versions)
+        if not missing:
+            return
+        for flow_id, number, document in session.execute(
+            select(FlowVersion.flow_id, FlowVersion.number, FlowVersion.document)
+            .where(tuple_(FlowVersion.flow_id, FlowVersion.number).in_(missing))
+        ):
+            # Versions are immutable, so caching them forever is safe.
+            self._versions[(flow_id, number)] = document
+
+    # ---------------------------------------------------------------- write
+
+    def _persist_runs(self, session: Session, work: dict[int, _ContactWork]) -> None:
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for cw in work.values():
+            for run in cw.runs.values():
+                if not run.dirty:
+                    continue
+                s = run.state
+                values = {
+                    "status": s.status.value, "state": s.model_dump(mode="json"),
+                    "updated_at": s.updated_at,
+                }
+                if run.is_new:
+                    new.append({
+                        "id": s.run_id, "workspace_id": cw.workspace_id, "flow_id": s.flow_id,
+                        "flow_version": s.flow_version, "contact_id": cw.contact_id,
+                        "started_at": s.started_at, **values,
+                    })
+                else:
+                    changed.append({"b_id": s.run_id, **values})
+        if new:
+            session.execute(insert(RuntimeRun), new)
+        if changed:
+            table = cast(Table, RuntimeRun.__table__)
+            session.connection().execute(
+                update(table).where(table.c.id == bindparam("b_id")), changed
+            )
+
+    def _flush(self, session: Session, writes: _Writes) -> None:
+        now = self.now()
+        if writes.cancelled_timers:
+            session.execute(
+                delete(RuntimeTimer).where(RuntimeTimer.timer_id.in_(writes.cancelled_timers))
+            )
+        cancelled = set(writes.cancelled_timers)
+        timers = [t for t in writes.timers if t["timer_id"] not in cancelled]
+        if timers:
+            session.execute(insert(RuntimeTimer), timers)
+        if writes.outbox:
+            session.execute(insert(OutboxItem), writes.outbox)
+            notify_after_commit(session, OUTBOX_CHANNEL)
+            metrics.OUTBOX_ENQUEUED.inc(len(writes.outbox))
+        if writes.steps:
+            session.execute(insert(StepLogEntry), writes.steps)
+        if writes.counters:
+            self._add_counters(session, writes.counters)
+        if writes.new_inputs:
+            from cauce.runtime.ingest import submit_inputs
+
+            submit_inputs(session, writes.new_inputs, now=now)
+        if writes.done:
+            session.execute(
+                update(RuntimeInput).where(RuntimeInput.id.in_(writes.done))
+                .values(status=INPUT_DONE, processed_at=now)
+            )
+        for input_id, error in writes.failed:
+            session.execute(
+                update(RuntimeInput).where(RuntimeInput.id == input_id)
+                .values(status=INPUT_FAILED, processed_at=now, error=error[:2000])
+            )
+
+    def _add_counters(
+        self, session: Session, counters: dict[tuple[int, int, int, str, str], int]
+    ) -> None:
+        rows = [
+            {"workspace_id": ws, "flow_id": f, "flow_version": v, "node_id": n, "exit": e,
+             "shard": self.shard, "count": c}
+            for (ws, f, v, n, e), c in sorted(counters.items())
+        ]
+        dialect = session.get_bind().dialect.name
+        ins: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(FlowCounter)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["flow_id", "flow_version", "node_id", "exit", "shard"],
+            set_={"count": FlowCounter.count + ins.excluded.count},
+        )
+        session.execute(stmt, rows)
+
+
+def _priority(inp: Input) -> int:
+    if isinstance(inp, MessageIn):
+        return PRIORITY_REPLY
+    if isinstance(inp, ManualStart) and inp.source.startswith(_BROADCAST_SOURCES):
+        return PRIORITY_BROADCAST
+    return PRIORITY_NORMAL
+
+
+def _outbox_row(
+    ev: Any, workspace_id: int, contact_id: int, run_id: str, priority: int, now: datetime
+) -> dict[str, Any]:
+    key = getattr(ev, "key", None) or getattr(ev, "activity_id", None) or (
+        f"{run_id}:{ev.node_id}:{ev.type}"
+    )
+    return {
+        "workspace_id": workspace_id, "contact_id": contact_id, "run_id": run_id, "key": key,
+        "kind": ev.type, "channel": str(getattr(ev, "channel", "") or getattr(ev, "target", "")),
+        "payload": ev.model_dump(mode="json"), "priority": priority, "status": OUTBOX_PENDING,
+        "attempts": 0, "uncertain": 0, "next_attempt_at": _wall_now(), "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _wall_now() -> datetime:
+    # Delivery timing (leases, backoff, rate limits) is infrastructure and runs on the real
+    # clock even when flows run on the virtual one.
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def _snapshot(c: Contact) -> ContactSnapshot:
+    return ContactSnapshot(
+        id=c.id, phone=c.phone, email=c.email, name=c.name, first_name=c.first_name,
+        last_name=c.last_name, language=c.language, country=c.country, timezone=c.timezone,
+        tags=list(c.tags or []), fields=dict(c.fields or {}), lead_score=c.lead_score or 0,
+        last_inbound_at=c.last_inbound_at, opted_out_marketing=bool(c.opted_out_marketing),
+    )
+
+
+_CORE_ATTRIBUTES = ("name", "first_name", "last_name", "email", "language", "country",
+                    "timezone")
+
+
+def _merge_contact_update(cw: _ContactWork, ev: ContactUpdated) -> None:
+    """Apply a flow's contact change to the loaded row (flushed with the batch) and to the
+    snapshot later inputs of this batch see."""
+    c, snap = cw.contact_row, cw.snapshot
+    if c is None or snap is None:
+        return
+    tags = [t for t in (c.tags or []) if t not in ev.remove_tags]
+    tags += [t for t in ev.add_tags if t not in tags]
+    fields = dict(c.fields or {})
+    for key, value in ev.fields.items():
+        if key in _CORE_ATTRIBUTES:
+            setattr(c, key, value)
+        else:
+            fields[key] = value
+    c.tags, c.fields = tags, fields
+    if ev.lead_score_delta:
+        c.lead_score = (c.lead_score or 0) + ev.lead_score_delta
+    if ev.opt_out_marketing is not None:
+        c.opted_out_marketing = ev.opt_out_marketing
+    cw.snapshot = _snapshot(c)
