@@ -77,6 +77,24 @@ class OutboundMessage:
     category: str = "service"
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can carry, as data: validation, the editor and the runtime read it.
+
+    ``window_hours`` is the customer-service window (WhatsApp and the simulator: 24); free-form
+    messages outside it are refused by the contact rules. Zero limits mean "not applicable".
+    """
+
+    kinds: frozenset[str]
+    max_body: int
+    rate_per_second: float
+    window_hours: int = 0
+    buttons_max: int = 0
+    button_title_max: int = 0
+    list_rows_max: int = 0
+    supports_templates: bool = False
+
+
 class ChannelAdapter(Protocol):
     """One provider. Capabilities are data so the runtime and validation can read them."""
 
