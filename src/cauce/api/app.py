@@ -52,6 +52,13 @@ def create_app(
     if cauce is not None:
         app.state.cauce = cauce
     install_error_handlers(app)
+    # Cookie logins for the web UI (api/deps.get_principal consults this) and rate limits.
+    from cauce.api.ratelimit import RateLimiter, RateLimitMiddleware
+    from cauce.api.routes.session import session_principal
+
+    app.state.session_principal = session_principal
+    app.state.rate_limiter = RateLimiter()
+    app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for router in ROOT_ROUTERS:
         app.include_router(router)

@@ -1,0 +1,169 @@
+"""Rate limits for the public API and the webhooks: 429 with ``Retry-After``.
+
+Fixed windows per caller: ``API_RATE_LIMIT`` requests per ``API_RATE_WINDOW`` seconds per
+credential (API key, session cookie, or client address when anonymous) under ``/api/``, and
+``WEBHOOK_RATE_LIMIT`` per window per webhook path under ``/webhooks/``.
+
+Where the counters live, honestly:
+- **PostgreSQL** (scale-out): one row per (caller, window) in ``rate_limit_windows``, bumped
+  with ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, so every ``cauce serve`` process on
+  every machine shares one count. It costs one small write per request.
+- **SQLite** (embedded): only one process can serve a SQLite file, so the counters are kept in
+  that process's memory; a write per request would serialise every read behind SQLite's single
+  writer for nothing.
+A fixed window lets a caller burst up to twice the limit across a window edge; that is the
+accepted price of a single-row, lock-free counter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+from sqlalchemy import Engine, delete
+from sqlalchemy.dialects import postgresql
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from cauce.api.errors import error_json
+from cauce.store.models import RateLimitWindow
+
+API_RATE_LIMIT = 1200
+API_RATE_WINDOW = 60
+WEBHOOK_RATE_LIMIT = 6000
+WEBHOOK_RATE_WINDOW = 60
+
+
+@dataclass(frozen=True)
+class Limit:
+    requests: int
+    window: int  # seconds
+
+
+class MemoryCounter:
+    """Counters for one process (SQLite deployments, tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, int], int] = {}
+
+    def hit(self, key: str, window_start: int) -> int:
+        with self._lock:
+            if len(self._counts) > 100_000:  # forget closed windows
+                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window_start}
+            count = self._counts.get((key, window_start), 0) + 1
+            self._counts[(key, window_start)] = count
+            return count
+
+
+class DatabaseCounter:
+    """Counters shared by every process through PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._last_sweep = 0
+
+    def hit(self, key: str, window_start: int) -> int:
+        stmt = (
+            postgresql.insert(RateLimitWindow)
+            .values(key=key, window_start=window_start, count=1)
+            .on_conflict_do_update(
+                index_elements=["key", "window_start"],
+                set_={"count": RateLimitWindow.count + 1},
+            )
+            .returning(RateLimitWindow.count)
+        )
+        with self.engine.begin() as conn:
+            count = int(conn.execute(stmt).scalar_one())
+            if window_start != self._last_sweep:
+                self._last_sweep = window_start
+                old = RateLimitWindow.window_start < window_start - 3600
+                conn.execute(delete(RateLimitWindow).where(old))
+        return count
+
+
+class RateLimiter:
+    def __init__(
+        self, api: Limit | None = None, webhook: Limit | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api = api or Limit(API_RATE_LIMIT, API_RATE_WINDOW)
+        self.webhook = webhook or Limit(WEBHOOK_RATE_LIMIT, WEBHOOK_RATE_WINDOW)
+        self.clock = clock
+        self.memory = MemoryCounter()
+        self._db: DatabaseCounter | None = None
+
+    def counter_for(self, engine: Engine) -> MemoryCounter | DatabaseCounter:
+        if engine.dialect.name != "postgresql":
+            return self.memory
+        if self._db is None or self._db.engine is not engine:
+            self._db = DatabaseCounter(engine)
+        return self._db
+
+    def check(
+        self, engine: Engine, key: str, limit: Limit
+    ) -> tuple[bool, int]:
+        """``(allowed, retry_after_seconds)`` for one more request of ``key``."""
+        now = self.clock()
+        window_start = int(now // limit.window * limit.window)
+        count = self.counter_for(engine).hit(f"{key}:{limit.window}", window_start)
+        if count <= limit.requests:
+            return True, 0
+        return False, max(1, int(window_start + limit.window - now + 0.999))
+
+
+def _credential(scope: Scope) -> str:
+    headers = dict(scope.get("headers") or [])
+    cred = headers.get(b"authorization") or headers.get(b"x-api-key")
+    if not cred:
+        for part in headers.get(b"cookie", b"").split(b";"):
+            name, _, value = part.strip().partition(b"=")
+            if name == b"cauce_session" and value:
+                cred = value
+                break
+    if cred:
+        return "cred:" + hashlib.sha256(cred).hexdigest()[:24]
+    client = scope.get("client") or ("unknown", 0)
+    return f"ip:{client[0]}"
+
+
+class RateLimitMiddleware:
+    """Plain ASGI middleware; the limiter is ``app.state.rate_limiter`` so tests can tune it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        state = scope["app"].state
+        limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+        cauce = getattr(state, "cauce", None)
+        if limiter is None or cauce is None:
+            await self.app(scope, receive, send)
+            return
+        if path.startswith("/api/"):
+            key, limit = "api:" + _credential(scope), limiter.api
+        elif path.startswith("/webhooks/"):
+            key, limit = "webhook:" + path[:200], limiter.webhook
+        else:
+            await self.app(scope, receive, send)
+            return
+        allowed, retry_after = await anyio.to_thread.run_sync(
+            limiter.check, cauce.engine, key, limit
+        )
+        if not allowed:
+            response = error_json(
+                429, "rate_limited",
+                f"too many requests: at most {limit.requests} per {limit.window} s; "
+                f"retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

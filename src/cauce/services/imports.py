@@ -1,0 +1,490 @@
+"""CSV import and export of contacts.
+
+An import runs in batches; each batch is one transaction that upserts its contacts (matched
+by external id, phone or email) *and* advances the job's progress, so an import killed halfway
+leaves whole contacts only, its progress says how far it got, and running the same file again
+updates instead of duplicating. Bad rows are skipped and reported with their line and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import Session
+
+from cauce.services.contacts import (
+    CHANNELS,
+    coerce_field_value,
+    field_definitions,
+    normalize_email,
+    normalize_phone,
+    normalize_tag,
+    timezone_for,
+)
+from cauce.services.container import Cauce
+from cauce.services.errors import Invalid, NotFound
+from cauce.services.pagination import Page, paginate
+from cauce.store.models import Contact, ContactField, ImportJob, Workspace
+
+BATCH_SIZE = 1000
+MAX_REPORTED_ERRORS = 1000
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+SIMPLE_TARGETS = (
+    "phone", "email", "external_id", "name", "first_name", "last_name", "language", "tags",
+    "lead_score", "opted_out_marketing",
+)
+UTM_TARGETS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+_TRUE = ("1", "true", "yes", "si", "sí", "y", "x", "opted_in")
+_FALSE = ("0", "false", "no", "n", "opted_out", "")
+
+
+def check_mapping(session: Session, workspace_id: int, mapping: dict[str, str]) -> None:
+    if not mapping:
+        raise Invalid(
+            "mapping: map at least one column, e.g. Telefono=phone", field="mapping"
+        )
+    defs = field_definitions(session, workspace_id)
+    targets = list(mapping.values())
+    for target in targets:
+        if target in SIMPLE_TARGETS or target in UTM_TARGETS:
+            continue
+        if target.startswith("fields.") and target[7:] in defs:
+            continue
+        if target.startswith("consent.") and target[8:] in CHANNELS:
+            continue
+        hint = (
+            f"create the custom field '{target[7:]}' first" if target.startswith("fields.")
+            else f"use one of {', '.join(SIMPLE_TARGETS + UTM_TARGETS)}, fields.<key>, "
+            f"consent.<{'|'.join(CHANNELS)}>"
+        )
+        raise Invalid(f"mapping: unknown attribute '{target}'; {hint}", field="mapping")
+    dupes = {t for t in targets if targets.count(t) > 1}
+    if dupes:
+        raise Invalid(f"mapping: '{sorted(dupes)[0]}' is mapped twice", field="mapping")
+    if not any(t in ("phone", "email", "external_id") for t in targets):
+        raise Invalid("mapping: map a phone, email or external_id column", field="mapping")
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs
+# --------------------------------------------------------------------------------------------
+
+
+def start_upload(
+    session: Session, data_dir: Path, workspace_id: int, filename: str, stream: IO[bytes],
+    mapping: dict[str, str], now: datetime,
+) -> tuple[ImportJob, Path]:
+    """Validate the mapping against the header, keep the file and create the job row."""
+    check_mapping(session, workspace_id, mapping)
+    folder = Path(data_dir) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    with path.open("wb") as out:
+        shutil.copyfileobj(stream, out, length=1 << 20)
+    try:
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise Invalid(f"file: larger than {MAX_IMPORT_BYTES // 2**20} MB", field="file")
+        header, total = _scan(path)
+        missing = [c for c in mapping if c not in header]
+        if missing:
+            raise Invalid(
+                f"mapping: column '{missing[0]}' is not in the file's header "
+                f"({', '.join(header[:20])})", field="mapping",
+            )
+    except Invalid:
+        path.unlink(missing_ok=True)
+        raise
+    job = ImportJob(
+        workspace_id=workspace_id, filename=filename[:500], mapping=mapping, status="pending",
+        total_rows=total, created_at=now, errors=[],
+    )
+    session.add(job)
+    session.flush()
+    return job, path
+
+
+def _scan(path: Path) -> tuple[list[str], int]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if not header:
+                raise Invalid("file: empty; the first row must be the header", field="file")
+            total = sum(1 for _ in reader)
+    except UnicodeDecodeError:
+        raise Invalid("file: not UTF-8 text; export the CSV as UTF-8", field="file") from None
+    except csv.Error as exc:
+        raise Invalid(f"file: not a valid CSV ({exc})", field="file") from None
+    return [h.strip() for h in header], total
+
+
+def get_job(session: Session, workspace_id: int, job_id: int) -> ImportJob:
+    row = session.get(ImportJob, job_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound(f"import {job_id} not found")
+    return row
+
+
+def list_jobs(
+    session: Session, workspace_id: int, *, limit: int | None, cursor: str | None
+) -> Page[ImportJob]:
+    stmt = select(ImportJob).where(ImportJob.workspace_id == workspace_id)
+    return paginate(session, stmt, ImportJob.id, limit, cursor)
+
+
+def create_job(
+    cauce: Cauce, workspace_id: int, filename: str, mapping: dict[str, str], total: int
+) -> int:
+    with cauce.transaction() as session:
+        check_mapping(session, workspace_id, mapping)
+        job = ImportJob(
+            workspace_id=workspace_id, filename=filename[:500], mapping=mapping,
+            status="pending", total_rows=total, created_at=cauce.clock.now(), errors=[],
+        )
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def run_job_file(cauce: Cauce, workspace_id: int, job_id: int, path: Path) -> None:
+    """Background task of the API: import the stored file, then delete it."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            run_job(cauce, workspace_id, job_id, handle)
+    except Exception as exc:
+        with cauce.transaction() as session:
+            job = get_job(session, workspace_id, job_id)
+            job.status = "failed"
+            job.message = f"{type(exc).__name__}: {exc}"[:2000]
+            job.finished_at = cauce.clock.now()
+        raise
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The import itself
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    line: int
+    ids: dict[str, str]  # phone/email/external_id, normalised
+    values: dict[str, Any]  # plain columns
+    tags: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    consent: dict[str, Any] = field(default_factory=dict)
+    utm: dict[str, str] = field(default_factory=dict)
+
+
+class _Parser:
+    def __init__(
+        self, mapping: dict[str, str], ws: Workspace, defs: dict[str, ContactField],
+        now: datetime,
+    ) -> None:
+        self.mapping = mapping
+        self.ws = ws
+        self.defs = defs
+        self.now = now
+
+    def parse(self, line: int, raw: dict[str, str | None]) -> _Row:
+        row = _Row(line=line, ids={}, values={})
+        for column, target in self.mapping.items():
+            cell = (raw.get(column) or "").strip()
+            if not cell:
+                continue
+            self._one(row, target, cell)
+        if not row.ids:
+            raise Invalid("no phone, email or external_id", field="phone")
+        return row
+
+    def _one(self, row: _Row, target: str, cell: str) -> None:
+        if target == "phone":
+            e164, country = normalize_phone(cell, self.ws.country)
+            row.ids["phone"] = e164
+            row.values["country"] = country
+            row.values["timezone"] = timezone_for(e164, self.ws.timezone)
+        elif target == "email":
+            row.ids["email"] = normalize_email(cell)
+        elif target == "external_id":
+            row.ids["external_id"] = cell[:128]
+        elif target in ("name", "first_name", "last_name"):
+            row.values[target] = cell[: 200 if target == "name" else 100]
+        elif target == "language":
+            row.values["language"] = cell.lower()[:8]
+        elif target == "tags":
+            row.tags = [normalize_tag(t) for t in cell.replace(";", ",").split(",") if t.strip()]
+        elif target == "lead_score":
+            try:
+                row.values["lead_score"] = int(float(cell.replace(",", ".")))
+            except ValueError:
+                raise Invalid(f"lead_score: '{cell}' is not a number", field="lead_score") from None
+        elif target == "opted_out_marketing":
+            row.values["opted_out_marketing"] = _flag(cell, "opted_out_marketing")
+        elif target.startswith("fields."):
+            row.fields[target[7:]] = coerce_field_value(self.defs[target[7:]], cell)
+        elif target.startswith("consent."):
+            status = "opted_in" if _flag(cell, target) else "opted_out"
+            row.consent[target[8:]] = {
+                "status": status, "source": "import", "at": self.now.isoformat()
+            }
+        elif target in UTM_TARGETS:
+            row.utm[target[4:]] = cell[:200]
+
+
+def _flag(cell: str, where: str) -> bool:
+    text = cell.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise Invalid(f"{where}: '{cell}' is not yes/no", field=where)
+
+
+@dataclass
+class ImportResult:
+    total: int = 0
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+
+
+def run_job(
+    cauce: Cauce, workspace_id: int, job_id: int, handle: IO[str],
+    progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE,
+) -> ImportResult:
+    """Import a CSV text stream for an existing job. ``progress(rows)`` after each batch."""
+    now = cauce.clock.now()
+    with cauce.transaction() as session:
+        job = get_job(session, workspace_id, job_id)
+        job.status = "running"
+        mapping = dict(job.mapping)
+        ws = session.get(Workspace, workspace_id)
+        assert ws is not None
+        session.expunge(ws)
+        defs = field_definitions(session, workspace_id)
+        for d in defs.values():
+            session.expunge(d)
+        result = ImportResult(total=job.total_rows)
+    parser = _Parser(mapping, ws, defs, now)
+    reader = csv.DictReader(handle)
+    if reader.fieldnames:
+        reader.fieldnames = [f.strip() for f in reader.fieldnames]
+    batch: list[_Row] = []
+    line = 1
+    for raw in reader:
+        line += 1
+        try:
+            batch.append(parser.parse(line, raw))
+        except Invalid as exc:
+            _bad(result, line, exc.message, exc.field)
+        if (line - 1) % batch_size == 0:
+            _flush(cauce, workspace_id, job_id, batch, result, line - 1, now)
+            batch = []
+            if progress:
+                progress(result.processed)
+    _flush(cauce, workspace_id, job_id, batch, result, line - 1, now, final=True)
+    if progress:
+        progress(result.processed)
+    return result
+
+
+def _bad(result: ImportResult, line: int, reason: str, where: str | None) -> None:
+    result.error_count += 1
+    if len(result.errors) < MAX_REPORTED_ERRORS:
+        result.errors.append({"row": line, "reason": reason, "field": where})
+
+
+def _flush(
+    cauce: Cauce, workspace_id: int, job_id: int, batch: list[_Row], result: ImportResult,
+    processed: int, now: datetime, final: bool = False,
+) -> None:
+    with cauce.transaction() as session:
+        created, updated = _upsert_batch(session, workspace_id, batch, result, now)
+        result.created += created
+        result.updated += updated
+        result.processed = processed
+        job = get_job(session, workspace_id, job_id)
+        job.processed_rows = processed
+        job.created_count = result.created
+        job.updated_count = result.updated
+        job.error_count = result.error_count
+        job.errors = list(result.errors)
+        if final:
+            job.status = "completed"
+            job.total_rows = processed
+            job.finished_at = cauce.clock.now()
+            job.message = (
+                f"{result.created} created, {result.updated} updated, "
+                f"{result.error_count} bad rows"
+            )
+
+
+def _upsert_batch(
+    session: Session, workspace_id: int, batch: list[_Row], result: ImportResult, now: datetime
+) -> tuple[int, int]:
+    if not batch:
+        return 0, 0
+    conds = []
+    for attr in ("phone", "email", "external_id"):
+        wanted = {r.ids[attr] for r in batch if attr in r.ids}
+        if wanted:
+            conds.append(getattr(Contact, attr).in_(wanted))
+    existing = list(
+        session.scalars(
+            select(Contact).where(
+                Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None),
+                or_(*conds),
+            )
+        )
+    )
+    index: dict[tuple[str, str], Contact | dict[str, Any]] = {}
+    for c in existing:
+        for attr in ("phone", "email", "external_id"):
+            value = getattr(c, attr)
+            if value:
+                index[(attr, value)] = c
+    new: list[dict[str, Any]] = []
+    touched: set[int] = set()
+    for row in batch:
+        targets = {id(t): t for k in row.ids.items() if (t := index.get(k)) is not None}
+        if len(targets) > 1:
+            _bad(
+                result, row.line,
+                "its phone, email and external_id belong to different contacts; merge them "
+                "first (POST /api/v1/contacts/{id}/merge)", "phone",
+            )
+            continue
+        target = next(iter(targets.values()), None)
+        if target is None:
+            target = {
+                "workspace_id": workspace_id, "phone": None, "email": None, "external_id": None,
+                "name": "", "first_name": "", "last_name": "", "language": None,
+                "country": None, "timezone": None, "fields": {}, "tags": [], "lead_score": 0,
+                "consent": {}, "opted_out_marketing": False, "attribution": {},
+                "source": "import", "created_at": now, "updated_at": now,
+            }
+            new.append(target)
+        _merge_row(target, row, now)
+        if isinstance(target, Contact):
+            touched.add(target.id)
+        for k in row.ids.items():
+            index[k] = target
+    for values in new:
+        if not values["timezone"]:
+            values["timezone"] = None
+        if not values["name"] and (values["first_name"] or values["last_name"]):
+            values["name"] = f"{values['first_name']} {values['last_name']}".strip()
+    if new:
+        session.execute(insert(Contact), new)
+    session.flush()
+    return len(new), len(touched)
+
+
+def _merge_row(target: Contact | dict[str, Any], row: _Row, now: datetime) -> None:
+    """Cells fill or overwrite attributes; empty cells never erase; tags are added."""
+
+    def get(attr: str) -> Any:
+        return getattr(target, attr) if isinstance(target, Contact) else target[attr]
+
+    def put(attr: str, value: Any) -> None:
+        if isinstance(target, Contact):
+            setattr(target, attr, value)
+        else:
+            target[attr] = value
+
+    for attr, value in {**row.ids, **row.values}.items():
+        if attr == "opted_out_marketing" and value and not get(attr):
+            put("opted_out_marketing_at", now)
+        put(attr, value)
+    if row.tags:
+        put("tags", list(dict.fromkeys([*(get("tags") or []), *row.tags])))
+    if row.fields:
+        put("fields", {**(get("fields") or {}), **row.fields})
+    if row.consent:
+        put("consent", {**(get("consent") or {}), **row.consent})
+    if row.utm and not get("attribution"):
+        put("attribution", {"source": "utm", "referral": None, "utm": row.utm,
+                            "at": now.isoformat()})
+        put("utm_source", row.utm.get("source"))
+        put("utm_medium", row.utm.get("medium"))
+        put("utm_campaign", row.utm.get("campaign"))
+    put("updated_at", now)
+
+
+# --------------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "id", "phone", "email", "external_id", "name", "first_name", "last_name", "language",
+    "country", "timezone", "tags", "lead_score", "opted_out_marketing", "utm_source",
+    "utm_medium", "utm_campaign", "ad_id", "source", "created_at", "last_inbound_at",
+    "last_outbound_at",
+)
+
+
+def check_export_filter(session: Session, workspace_id: int, segment_id: int | None) -> None:
+    if segment_id is not None:
+        from cauce.services.segments import get_segment
+
+        get_segment(session, workspace_id, segment_id)
+
+
+def export_csv(
+    cauce: Cauce, workspace_id: int, *, segment_id: int | None = None, tag: str | None = None,
+    page_size: int = 2000,
+) -> Iterator[str]:
+    """CSV text chunks: a header, then contacts in id order, read page by page so memory
+    stays flat for any size."""
+    from cauce.services.contacts import list_contacts
+
+    with cauce.transaction() as session:
+        keys = sorted(field_definitions(session, workspace_id))
+    columns = [*EXPORT_COLUMNS, *(f"fields.{k}" for k in keys)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    cursor: str | None = None
+    while True:
+        with cauce.transaction() as session:
+            page = list_contacts(
+                session, workspace_id, limit=page_size, cursor=cursor, tag=tag,
+                segment_id=segment_id,
+            )
+            for c in page.items:
+                writer.writerow([_cell(c, col) for col in columns])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _cell(contact: Contact, column: str) -> str:
+    if column.startswith("fields."):
+        value = (contact.fields or {}).get(column[7:])
+    elif column == "tags":
+        return ",".join(contact.tags or [])
+    else:
+        value = getattr(contact, column)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
