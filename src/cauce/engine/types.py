@@ -174,6 +174,12 @@ class RunState(_Data):
     trigger: dict[str, Any] = Field(default_factory=dict)  # the input that started the run
     split_paths: dict[str, str] = Field(default_factory=dict)  # random split -> chosen exit
     last_message_key: str | None = None  # the last message this run sent
+    # Every message this run requested (key -> node id) and those reported delivered: routes
+    # a late "failed" report to the sending node's failed exit and starts reply timeouts.
+    sent_messages: dict[str, str] = Field(default_factory=dict)
+    delivered: list[str] = Field(default_factory=list)
+    last_inbound: dict[str, Any] | None = None  # the contact's last message during this run
+    goal_reached: bool = False
     steps: int = 0  # total nodes executed over the run's life
     started_at: datetime
     updated_at: datetime
@@ -287,6 +293,8 @@ class HandoffRequested(_Data):
     agent: str | None = None
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     note: str = ""
+    include_transcript: bool = False
+    context: dict[str, Any] = Field(default_factory=dict)  # run results and trigger data
 
 
 class HttpRequested(_Data):

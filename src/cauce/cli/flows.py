@@ -1,0 +1,128 @@
+"""``cauce flows``: validate, describe and test flow documents (no database needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cauce.cli import app, fail
+
+flows_app = typer.Typer(help="Flow documents: validate, test, describe.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
+
+
+def _read(path: Path) -> Any:
+    from cauce.flows.document import parse_text
+
+    if not path.is_file():
+        raise fail(f"{path}: no such file")
+    try:
+        return parse_text(path.read_text(encoding="utf-8"), path.name)
+    except ValueError as exc:  # JSONDecodeError and yaml errors both derive from ValueError
+        raise fail(f"{path}: not valid JSON/YAML: {exc}") from None
+    except Exception as exc:  # yaml.YAMLError is not a ValueError
+        raise fail(f"{path}: not valid JSON/YAML: {exc}") from None
+
+
+@flows_app.command("validate")
+def validate(
+    file: Path = typer.Argument(..., help="Flow document (.json, .yaml)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
+) -> None:
+    """Print every problem of a flow; exit 1 when any is an error."""
+    from cauce.flows.validate import has_errors, validate_document
+
+    problems = validate_document(_read(file))
+    if as_json:
+        typer.echo(json.dumps([p.model_dump() for p in problems], indent=2, ensure_ascii=False))
+    else:
+        for problem in problems:
+            typer.echo(problem.line())
+        errors = sum(p.severity == "error" for p in problems)
+        typer.echo(f"{file}: {errors} error(s), {len(problems) - errors} warning(s)")
+    if has_errors(problems):
+        raise typer.Exit(1)
+
+
+@flows_app.command("node-types")
+def node_types(
+    as_json: bool = typer.Option(False, "--json", help="Full JSON with config schemas."),
+) -> None:
+    """List node types with their exits (and config JSON Schema with --json)."""
+    from cauce.flows.catalog import node_types as catalog
+
+    types = catalog()
+    if as_json:
+        typer.echo(json.dumps(types, indent=2, ensure_ascii=False))
+        return
+    for item in types:
+        exits = ", ".join(item["exits"])
+        if item["dynamic_exits"]:
+            exits = f"{exits}; {item['dynamic_exits']}" if exits else item["dynamic_exits"]
+        typer.echo(f"{item['type']:<20} {item['category']:<8} {item['summary']}  [{exits}]")
+
+
+@flows_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of flow documents."""
+    from cauce.flows.document import flow_json_schema
+
+    typer.echo(json.dumps(flow_json_schema(), indent=2, ensure_ascii=False))
+
+
+def _tests_file(path: Path) -> tuple[Path, Path | None]:
+    """(tests file, flow file) from either the flow or its ``.tests.yaml``/``.tests.json``."""
+    name = path.name
+    for suffix in (".tests.yaml", ".tests.yml", ".tests.json"):
+        if name.endswith(suffix):
+            return path, None
+    stem = name.rsplit(".", 1)[0]
+    for suffix in (".tests.yaml", ".tests.yml", ".tests.json"):
+        candidate = path.with_name(stem + suffix)
+        if candidate.is_file():
+            return candidate, path
+    raise fail(f"no test cases next to {path} (expected {stem}.tests.yaml)")
+
+
+@flows_app.command("test")
+def test(file: Path = typer.Argument(..., help="A flow, or its .tests.yaml file.")) -> None:
+    """Run a flow's test cases on virtual time; exit 1 when any expectation fails."""
+    from pydantic import ValidationError
+
+    from cauce.engine.simulate import Scenario, run_scenario
+    from cauce.flows.document import load_flow
+
+    tests_path, flow_path = _tests_file(file)
+    spec = _read(tests_path)
+    if not isinstance(spec, dict) or not isinstance(spec.get("cases"), list):
+        raise fail(f"{tests_path}: expected an object with a 'cases' list")
+    if flow_path is None:
+        if not spec.get("flow"):
+            raise fail(f"{tests_path}: say which flow to test with 'flow: FILE'")
+        flow_path = tests_path.parent / str(spec["flow"])
+    try:
+        flow = load_flow(_read(flow_path))
+    except ValidationError as exc:
+        raise fail(f"{flow_path}: not a valid flow; run 'cauce flows validate' ({exc.error_count()}"
+                   " problem(s))") from None
+    failed = 0
+    for i, raw_case in enumerate(spec["cases"], start=1):
+        try:
+            case = Scenario.model_validate(raw_case)
+            result = run_scenario(case, flow)
+        except (ValidationError, ValueError) as exc:
+            raise fail(f"{tests_path}: case {i}: {exc}") from None
+        label = case.name or f"case {i}"
+        if result.failures:
+            failed += 1
+            typer.secho(f"FAIL {label}", fg=typer.colors.RED)
+            for failure in result.failures:
+                typer.echo(f"     {failure}")
+        else:
+            typer.secho(f"ok   {label}", fg=typer.colors.GREEN)
+    typer.echo(f"{len(spec['cases']) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Node types, one module each. The explicit table is :mod:`cauce.flows.registry`."""
