@@ -52,5 +52,7 @@ def serve(
     if overrides:
         settings = settings.model_copy(update=overrides)
     configure_logging(settings.log_format, settings.log_level)
-    application = create_app(settings, cauce=cauce)
+    from cauce.runtime.runner import embedded_start_hook
+
+    application = create_app(settings, cauce=cauce, start_hooks=[embedded_start_hook])
     uvicorn.run(application, host=settings.host, port=settings.port, log_config=None)

@@ -1,0 +1,167 @@
+"""Delivering the outbox: SSRF refusal, retries with Retry-After, dead letters and their retry,
+rate-limit buckets, messages through the channel adapters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from cauce.engine.types import EventIn
+from cauce.runtime import ratelimit
+from cauce.runtime.delivery import Delivery, DeliveryConfig
+from cauce.runtime.handlers import HttpHandler, MessageHandler
+from cauce.runtime.http_step import Refused, check_target
+from cauce.runtime.ingest import submit_input
+from cauce.services.container import Cauce
+from cauce.services.runs import retry_dead_letter
+from cauce.store.models import OutboxItem, RuntimeRun, StepLogEntry, Workspace
+from tests.conftest import T0
+from tests.runtime.fake_http import json_answer, serve
+from tests.runtime.support import drain, make_contacts, make_workspace, processor, publish
+
+
+class WallClock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _start(cauce: Cauce, steps: list[dict[str, object]]) -> tuple[int, int]:
+    ws = make_workspace(cauce)
+    (contact,) = make_contacts(cauce, ws, 1)
+    publish(cauce, ws, {"trigger": {"event": "go"}, "steps": steps})
+    with cauce.transaction() as s:
+        submit_input(s, workspace_id=ws, contact_id=contact,
+                     input=EventIn(name="go", occurred_at=T0))
+    drain(processor(cauce))
+    return ws, contact
+
+
+def _outbox(cauce: Cauce) -> list[OutboxItem]:
+    with cauce.transaction() as s:
+        return list(s.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+
+
+def test_http_step_to_a_private_address_is_refused_until_the_workspace_allows_it(
+    cauce: Cauce,
+) -> None:
+    with serve(json_answer(200, {"stock": 3})) as (url, recorder):
+        ws, _ = _start(cauce, [{"http": f"{url}/stock"}, {"send": "listo"}])
+        delivery = Delivery(cauce, handlers={"http_requested": HttpHandler()})
+        assert delivery.deliver_batch() == 1
+        (item,) = _outbox(cauce)
+        assert item.status == "dead"
+        assert "non-public address 127.0.0.1" in (item.last_error or "")
+        assert recorder.requests == []
+        # The run hears about it and follows its failure path.
+        drain(processor(cauce))
+        with cauce.transaction() as s:
+            run = s.scalars(select(RuntimeRun)).one()
+            assert run.status == "completed"
+            step = s.scalars(select(StepLogEntry).where(StepLogEntry.input_kind == "activity")
+                             ).one()
+            assert step.input["ok"] is False and "refused" in step.input["error"]
+        # An admin allows the host; the dead letter is retried and goes through.
+        with cauce.transaction() as s:
+            workspace = s.get(Workspace, ws)
+            assert workspace is not None
+            workspace.settings = {"http_allowed_hosts": ["127.0.0.1"]}
+            retried = retry_dead_letter(s, ws, item.id)
+            assert (retried.status, retried.attempts) == ("pending", 0)
+        assert delivery.deliver_batch() == 1
+        assert [(m, p) for m, p, _ in recorder.requests] == [("GET", "/stock")]
+        assert _outbox(cauce)[0].status == "done"
+        delivery.close()
+
+
+def test_retryable_answers_back_off_honour_retry_after_then_become_dead_letters(
+    cauce: Cauce,
+) -> None:
+    answer = json_answer(503, {"error": "busy"}, {"Retry-After": "120"})
+    with serve(answer) as (url, recorder):
+        ws = make_workspace(cauce, "allowed")
+        with cauce.transaction() as s:
+            workspace = s.get(Workspace, ws)
+            assert workspace is not None
+            workspace.settings = {"http_allowed_hosts": ["127.0.0.1"]}
+        (contact,) = make_contacts(cauce, ws, 1)
+        publish(cauce, ws, {"trigger": {"event": "go"}, "steps": [{"http": url}]})
+        with cauce.transaction() as s:
+            submit_input(s, workspace_id=ws, contact_id=contact,
+                         input=EventIn(name="go", occurred_at=T0))
+        drain(processor(cauce))
+        wall = WallClock()
+        delivery = Delivery(cauce, DeliveryConfig(max_attempts=2),
+                            handlers={"http_requested": HttpHandler()}, wall_clock=wall)
+        assert delivery.deliver_batch() == 1
+        (item,) = _outbox(cauce)
+        assert (item.status, item.attempts, item.last_error) == ("pending", 1, "HTTP 503")
+        assert item.next_attempt_at >= wall.now + timedelta(seconds=120)
+        assert delivery.deliver_batch() == 0  # not due yet
+        wall.now += timedelta(seconds=121)
+        assert delivery.deliver_batch() == 1
+        (item,) = _outbox(cauce)
+        assert item.status == "dead"
+        assert item.last_error == "gave up after 2 attempts: HTTP 503"
+        assert len(recorder.requests) == 2
+        delivery.close()
+
+
+def test_messages_go_through_the_channel_adapter_with_the_key(cauce: Cauce) -> None:
+    _start(cauce, [{"send": "hola"}, {"send": "chau"}])
+    delivery = Delivery(cauce, handlers={"message_requested": MessageHandler()})
+    assert delivery.deliver_batch() == 2
+    items = _outbox(cauce)
+    assert [i.status for i in items] == ["done", "done"]
+    # No WhatsApp number is configured: the simulator carries it, keyed by our idempotency key.
+    assert [i.provider_id for i in items] == [f"sim.{i.key}" for i in items]
+    delivery.close()
+
+
+def test_an_effect_without_a_handler_is_a_visible_dead_letter(cauce: Cauce) -> None:
+    _start(cauce, [{"send": "hola"}])
+    delivery = Delivery(cauce, handlers={})
+    delivery.deliver_batch()
+    (item,) = _outbox(cauce)
+    assert (item.status, item.last_error) == (
+        "dead", "no delivery handler for 'message_requested' effects")
+    delivery.close()
+
+
+def test_token_bucket_paces_to_its_rate(cauce: Cauce) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    granted = 0
+    with cauce.transaction() as s:
+        for tick in range(101):  # ten seconds in steps of 100 ms, always wanting more
+            now = start + timedelta(milliseconds=100 * tick)
+            granted += ratelimit.take(s, "whatsapp:1", rate=80, burst=8, want=50,
+                                      now=now).granted
+    # 8 at once, then 80 per second for ten seconds.
+    assert granted == 8 + 800
+
+
+def test_ssrf_guard_refuses_non_public_addresses() -> None:
+    def fixed(address: str):  # type: ignore[no-untyped-def]
+        return lambda host, port: [address]
+
+    for address in ("127.0.0.1", "10.1.2.3", "192.168.0.10", "169.254.169.254", "::1",
+                    "fd00::1", "0.0.0.0", "100.64.0.1"):
+        try:
+            check_target("http://shop.example/x", [], fixed(address))
+        except Refused as exc:
+            assert address in str(exc)
+        else:
+            raise AssertionError(f"{address} was not refused")
+    assert check_target("https://api.shop.example/x", [], fixed("93.184.216.34"))[1] == (
+        "93.184.216.34")
+    assert check_target("http://erp.local/x", ["erp.local"], fixed("10.0.0.5"))[1] == "10.0.0.5"
+    for url, why in (("file:///etc/passwd", "only http"), ("http:///x", "no host")):
+        try:
+            check_target(url, [], fixed("93.184.216.34"))
+        except Refused as exc:
+            assert why in str(exc)
+        else:
+            raise AssertionError(url)
