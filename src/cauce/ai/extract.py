@@ -303,7 +303,7 @@ _NUMBER = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _AMOUNT = re.compile(
     rf"(?P<pre>us\$|u\$s|u\$d|usd|ars|mxn|cop|eur|€|\$)\s?(?P<n1>{_NUMBER})(?P<k1>\s?(?:k|mil|lucas)\b)?"
     rf"|(?P<n2>{_NUMBER})(?P<k2>\s?(?:k|mil|lucas)\b)?\s?"
-    rf"(?P<post>pesos|dolares|dolar|dollars|usd|euros|euro|eur|€|ars|mxn|cop|lucas)\b",
+    rf"(?P<post>pesos|dolares|dolar|dollars|usd|euros|euro|eur|€|ars|mxn|cop|lucas)(?!\w)",
 )
 
 

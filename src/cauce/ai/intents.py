@@ -40,13 +40,17 @@ class _Index:
     matrices: list[Vector]  # one (n_examples, 512) matrix per intent
 
 
+# Example embeddings per intent set, shared by every classifier in the process: the built-in
+# set is embedded once, and a flow's node set once per edit (keyed by its content).
+_indexes: OrderedDict[str, _Index] = OrderedDict()
+_indexes_lock = threading.Lock()
+
+
 class IntentClassifier:
     """Classifies texts against intent sets; example embeddings are cached per set."""
 
     def __init__(self, encoder: Encoder | None = None) -> None:
         self._encoder = encoder
-        self._indexes: OrderedDict[str, _Index] = OrderedDict()
-        self._lock = threading.Lock()
 
     @property
     def encoder(self) -> Encoder:
@@ -115,10 +119,10 @@ class IntentClassifier:
 
     def _index(self, intents: IntentSet, encoder: Encoder) -> _Index:
         key = _fingerprint(intents, encoder)
-        with self._lock:
-            cached = self._indexes.get(key)
+        with _indexes_lock:
+            cached = _indexes.get(key)
             if cached is not None:
-                self._indexes.move_to_end(key)
+                _indexes.move_to_end(key)
                 return cached
         names: list[str] = []
         matrices: list[Vector] = []
@@ -128,10 +132,10 @@ class IntentClassifier:
             names.append(intent.name)
             matrices.append(encoder.encode(anchors))
         index = _Index(names=names, matrices=matrices)
-        with self._lock:
-            self._indexes[key] = index
-            while len(self._indexes) > _INDEX_CACHE:
-                self._indexes.popitem(last=False)
+        with _indexes_lock:
+            _indexes[key] = index
+            while len(_indexes) > _INDEX_CACHE:
+                _indexes.popitem(last=False)
         return index
 
 

@@ -46,7 +46,12 @@ class LlmClient:
 
     def __init__(self, config: LlmConfig, transport: httpx.BaseTransport | None = None) -> None:
         self.config = config
-        self._transport = transport
+        # One pooled client per provider: keeps connections (and the TLS context) warm.
+        self._client = httpx.Client(transport=transport, timeout=config.timeout_seconds)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._client.close()
 
     @property
     def name(self) -> str:
@@ -79,7 +84,7 @@ class LlmClient:
                 if not exc.retryable:
                     raise
             # Short, bounded pause: the total budget, not the retry count, limits the wait.
-            time.sleep(min(0.2 * (attempt + 1), max(0.0, deadline - time.monotonic())))
+            time.sleep(min(0.1 * (attempt + 1), max(0.0, deadline - time.monotonic())))
         raise last or LlmError("timeout", retryable=True)
 
     def chat_json(self, system: str, user: str) -> dict[str, Any]:
@@ -98,8 +103,7 @@ class LlmClient:
     def _once(self, url: str, headers: dict[str, str], body: dict[str, Any],
               timeout: float) -> str:
         try:
-            with httpx.Client(transport=self._transport, timeout=timeout) as client:
-                response = client.post(url, headers=headers, json=body)
+            response = self._client.post(url, headers=headers, json=body, timeout=timeout)
         except httpx.TimeoutException:
             raise LlmError("timeout", retryable=True) from None
         except httpx.HTTPError as exc:

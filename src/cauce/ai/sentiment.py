@@ -74,10 +74,12 @@ def sentiment(text: str) -> SentimentResult:
             boost = _INTENSIFIERS[token]
             continue
         weight = _POSITIVE.get(token, 0.0) - _NEGATIVE.get(token, 0.0)
-        if len(token) == 1 and is_emoji(token):
+        emoji = len(token) == 1 and is_emoji(token)
+        if emoji:
             weight = 1.5 if token in _POSITIVE_EMOJI else -1.5 if token in _NEGATIVE_EMOJI else 0.0
         if weight:
-            if negate_left:
+            # An emoji states the feeling directly: "no está nada mal 👍" is not negated.
+            if negate_left and not emoji:
                 weight = -weight * 0.8
             total += weight * boost
             hits += 1

@@ -68,6 +68,8 @@ def summarize_extractive(
     turns = parse_transcript(transcript)
     customer = [t.text for t in turns if t.role.lower() not in _AGENT_ROLES and t.text.strip()]
     sentences = [s.strip() for text in customer for s in _SENTENCE_END.split(text) if s.strip()]
+    # "hola", "ok", "gracias" say nothing about the case; keep them only if there is nothing else.
+    sentences = [s for s in sentences if len(s.split()) >= 3] or sentences
     if not sentences:
         return SummaryResult(text="", method="extractive", model="cauce-extractive")
     scores = np.zeros(len(sentences))
@@ -76,13 +78,11 @@ def summarize_extractive(
         centre = vectors.mean(axis=0)
         centre /= np.linalg.norm(centre) or 1.0
         scores += vectors @ centre
-    scores[0] += 0.5
+    scores[0] += 0.5  # the first thing the customer says is usually why they wrote
     facts = extract(" \n".join(sentences), ("email", "phone", "order_number", "amount"))
     for i, sentence in enumerate(sentences):
         if any(entity.raw and entity.raw in sentence for entity in facts.entities):
             scores[i] += 0.2
-        if len(sentence.split()) < 3:
-            scores[i] -= 0.3  # "hola", "ok", "gracias" say nothing about the case
     keep = sorted(np.argsort(-scores)[:MAX_SENTENCES].tolist())
     body = " ".join(_sentence(sentences[i]) for i in keep)
     parts = [body[:MAX_CHARS]]
