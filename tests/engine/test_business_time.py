@@ -321,8 +321,14 @@ def test_no_allowed_time_within_the_scan_limit_is_a_clear_error(
 
 def test_the_end_of_the_calendar_is_an_error_not_a_crash() -> None:
     mondays = BusinessWindow(frozenset({0}), time(9), time(10))
-    with pytest.raises(NoBusinessTimeError):
+    with pytest.raises(NoBusinessTimeError, match="no time inside the window"):
         next_business_time(utc(9999, 12, 30), mondays, "UTC", None)  # a Thursday
+    # Friday 22:00 in Buenos Aires on the last day is already in the year 10000 in UTC.
+    fridays = BusinessWindow(frozenset({4}), time(22), time(23))
+    with pytest.raises(NoBusinessTimeError, match="outside the calendar"):
+        next_business_time(utc(9999, 12, 31, 12), fridays, BA, None)
+    with pytest.raises(BusinessTimeError, match="outside the calendar"):
+        fridays.contains(utc(9999, 12, 31, 23), "Asia/Tokyo", None)
 
 
 def test_a_year_of_holidays_is_well_inside_the_scan_limit() -> None:

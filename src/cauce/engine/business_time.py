@@ -67,6 +67,7 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 # instants. The IANA database never changes a zone's offset and changes it back within a week,
 # so a probe cannot step over a transition unseen.
 _TRANSITION_PROBE = timedelta(days=7)
+_PAST_CALENDAR = "the time falls outside the calendar (years 1 to 9999)"
 
 
 class BusinessTimeError(ValueError):
@@ -174,8 +175,12 @@ class BusinessWindow:
         """Whether the aware ``moment`` is inside the window on the wall clock of ``tz``."""
         if moment.utcoffset() is None:
             raise BusinessTimeError("moment must be a timezone-aware datetime", None)
-        local = moment.astimezone(_zone(tz))
-        return self._allows_wall(local.replace(tzinfo=None), self._holiday_test(country))
+        zone, is_holiday = _zone(tz), self._holiday_test(country)
+        try:
+            local = moment.astimezone(zone)
+        except OverflowError as exc:
+            raise BusinessTimeError(_PAST_CALENDAR, None) from exc
+        return self._allows_wall(local.replace(tzinfo=None), is_holiday)
 
     def validate_for(self, tz: str, country: str | None) -> None:
         """Raise ``BusinessTimeError`` if the window cannot be used with ``tz`` and ``country``."""
@@ -253,17 +258,26 @@ def next_business_time(
     if earliest.utcoffset() is None:
         raise BusinessTimeError("earliest must be a timezone-aware datetime", None)
     zone = _zone(tz)
-    moment = earliest.astimezone(UTC)
-    if window is None:
-        return moment
-    is_holiday = window._holiday_test(country)
+    is_holiday = None if window is None else window._holiday_test(country)
+    try:
+        moment = earliest.astimezone(UTC)
+        return moment if window is None else _search(moment, window, zone, is_holiday)
+    except OverflowError as exc:
+        raise NoBusinessTimeError(_PAST_CALENDAR, None) from exc
+
+
+def _search(
+    moment: datetime,
+    window: BusinessWindow,
+    zone: ZoneInfo,
+    is_holiday: Callable[[date], bool] | None,
+) -> datetime:
     local = moment.astimezone(zone)
     offset = _utcoffset(local)
     wall = local.replace(tzinfo=None)
-    try:
+    last_day = date.max
+    if (date.max - wall.date()).days > BUSINESS_TIME_MAX_SCAN_DAYS:
         last_day = wall.date() + timedelta(days=BUSINESS_TIME_MAX_SCAN_DAYS)
-    except OverflowError:
-        last_day = date.max
     while True:
         target = window._first_wall_at_or_after(wall, is_holiday, last_day)
         if target == wall:
