@@ -1,0 +1,75 @@
+"""What several browser tests do: sign in, check accessibility, collect visible text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+I18N = Path(__file__).resolve().parents[2] / "web" / "src" / "i18n"
+
+
+def dictionaries() -> dict[str, dict[str, str]]:
+    return {lang: json.loads((I18N / f"{lang}.json").read_text()) for lang in ("en", "es")}
+
+
+def use_language(page: Page, lang: str) -> None:
+    """Start the app in ``lang`` (as if the browser asked for it) on the next load."""
+    page.add_init_script(
+        f"if (!localStorage.getItem('cauce.lang')) localStorage.setItem('cauce.lang', {json.dumps(lang)})"
+    )
+
+
+def sign_in_with_key(page: Page, api_key: str) -> None:
+    page.goto("/")
+    page.get_by_test_id("api-key").fill(api_key)
+    page.get_by_test_id("api-key").press("Enter")
+    expect(page.get_by_test_id("workspace-name")).to_be_visible()
+
+
+def axe_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the current page."""
+    page.evaluate(axe_source)
+    result: dict[str, Any] = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:5])
+        for v in violations
+    )
+
+
+def untranslated(page: Page, lang: str) -> list[str]:
+    """UI strings of the other language visible on the page (strings equal in both are fine)."""
+    dicts = dictionaries()
+    other = "en" if lang == "es" else "es"
+    foreign = {
+        value for key, value in dicts[other].items()
+        if value != dicts[lang].get(key) and "{" not in value and len(value) > 2
+    }
+    own = set(dicts[lang].values())
+    texts: list[str] = page.evaluate(
+        """() => {
+          const out = []
+          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+          while (walker.nextNode()) {
+            const text = walker.currentNode.textContent.trim()
+            if (text) out.push(text)
+          }
+          for (const el of document.querySelectorAll('[aria-label],[title],[placeholder]')) {
+            for (const attr of ['aria-label', 'title', 'placeholder']) {
+              const v = el.getAttribute(attr)
+              if (v) out.push(v.trim())
+            }
+          }
+          return out
+        }"""
+    )
+    return sorted({t for t in texts if t in foreign and t not in own})

@@ -1,0 +1,47 @@
+/** The flows API (`/api/v1/flows`, see docs/flows.md). */
+import { api } from './client'
+import type { FlowDoc, NodeType, Problem } from '../editor/document'
+
+export interface FlowSummary {
+  id: number
+  name: string
+  description: string
+  published_version: number | null
+  enabled: boolean
+  created_at: string
+  updated_at: string
+}
+
+export interface FlowDetail extends FlowSummary {
+  draft: FlowDoc
+}
+
+export interface FlowVersion {
+  number: number
+  published_at: string
+  published_by: string
+  note: string
+}
+
+export const listFlows = () => api<FlowSummary[]>('GET', '/flows')
+export const getFlow = (id: number) => api<FlowDetail>('GET', `/flows/${id}`)
+export const createFlow = (document: FlowDoc) => api<FlowDetail>('POST', '/flows', { document })
+export const saveDraft = (id: number, document: FlowDoc) =>
+  api<FlowDetail>('PUT', `/flows/${id}/draft`, { document })
+export const validateFlow = (id: number) =>
+  api<{ problems: Problem[] }>('POST', `/flows/${id}/validate`)
+export const publishFlow = (id: number) => api<FlowVersion>('POST', `/flows/${id}/publish`, {})
+export const listVersions = (id: number) => api<FlowVersion[]>('GET', `/flows/${id}/versions`)
+export const rollbackFlow = (id: number, version: number) =>
+  api<FlowVersion>('POST', `/flows/${id}/rollback`, { version })
+
+export const listNodeTypes = () => api<NodeType[]>('GET', '/node-types')
+export const nodeExits = (nodes: unknown[]) =>
+  api<{ exits: Record<string, string[]>; invalid: Record<string, string> }>(
+    'POST', '/node-types/exits', { nodes },
+  )
+
+/** A new, empty flow document with just a name. */
+export function emptyFlow(name: string): FlowDoc {
+  return { format: 1, metadata: { name }, nodes: [], layout: {} }
+}

@@ -1,0 +1,389 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import type { DragEvent } from 'react'
+import {
+  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, applyNodeChanges,
+  useReactFlow,
+} from '@xyflow/react'
+import type { Connection, EdgeChange, NodeChange } from '@xyflow/react'
+import {
+  getFlow, listNodeTypes, listVersions, nodeExits, publishFlow, rollbackFlow, saveDraft, validateFlow,
+} from '../api/flows'
+import type { FlowDetail, FlowVersion } from '../api/flows'
+import { useErrorText } from '../components'
+import { useI18n } from '../i18n'
+import { href } from '../router'
+import { docToGraph, graphToDoc, nodeToDoc } from './convert'
+import type { FlowGraph, FlowGraphNode } from './convert'
+import type { NodeType, Problem } from './document'
+import { CanvasContext, FlowNodeCard } from './FlowNodeCard'
+import { addNode, applyExits, connect, removeEdges, removeNodes } from './graphOps'
+import { canRedo, canUndo, commit, createHistory, redo, replace, undo } from './history'
+import type { History } from './history'
+import { Inspector } from './Inspector'
+import { Palette, NODE_MIME } from './Palette'
+
+/** How long the editor waits after the last change before saving the draft. */
+export const AUTOSAVE_MS = 1200
+const EXITS_MS = 250
+const nodeTypes = { flow: FlowNodeCard }
+
+type SaveState = 'saved' | 'dirty' | 'saving' | 'error'
+
+export function FlowEditor({ flowId }: { flowId: number }) {
+  const { t } = useI18n()
+  const errorText = useErrorText()
+  const [loaded, setLoaded] = useState<{ flow: FlowDetail; types: NodeType[] } | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  useEffect(() => {
+    let cancelled = false
+    Promise.all([getFlow(flowId), listNodeTypes()]).then(
+      ([flow, types]) => !cancelled && setLoaded({ flow, types }),
+      (err) => !cancelled && setError(t('editor.loadFailed', { message: errorText(err) })),
+    )
+    return () => {
+      cancelled = true
+    }
+    // Load once per flow; a language switch must not reload (and lose) the editor state.
+  }, [flowId])
+  if (error) return <p role="alert" className="error">{error}</p>
+  if (!loaded) return <p aria-busy="true">{t('app.loading')}</p>
+  return (
+    <ReactFlowProvider>
+      <EditorBody flow={loaded.flow} types={loaded.types} />
+    </ReactFlowProvider>
+  )
+}
+
+function configSignature(graph: FlowGraph): string {
+  return JSON.stringify(graph.nodes.map((n) => [n.id, n.data.node.type, n.data.node.config]))
+}
+
+function EditorBody({ flow, types }: { flow: FlowDetail; types: NodeType[] }) {
+  const { t } = useI18n()
+  const errorText = useErrorText()
+  const { screenToFlowPosition, setCenter } = useReactFlow()
+  const [history, setHistory] = useState<History<FlowGraph>>(() => createHistory(docToGraph(flow.draft)))
+  const graph = history.present
+  const [selectedId, setSelectedId] = useState<string | null>(null)
+  const [selectedEdges, setSelectedEdges] = useState<ReadonlySet<string>>(new Set())
+  const [problems, setProblems] = useState<Problem[]>([])
+  const [saveState, setSaveState] = useState<SaveState>('saved')
+  const [message, setMessage] = useState<{ kind: 'error' | 'notice'; text: string } | null>(null)
+  const [publishedVersion, setPublishedVersion] = useState(flow.published_version)
+  const [versions, setVersions] = useState<FlowVersion[]>([])
+  const canvasRef = useRef<HTMLDivElement>(null)
+  const typeIndex = useMemo(() => Object.fromEntries(types.map((x) => [x.type, x])), [types])
+
+  const edit = useCallback((change: (g: FlowGraph) => FlowGraph, key: string | null = null) => {
+    setHistory((h) => commit(h, change(h.present), key, Date.now()))
+  }, [])
+  const quietly = useCallback((change: (g: FlowGraph) => FlowGraph) => {
+    setHistory((h) => replace(h, change(h.present)))
+  }, [])
+
+  // ---- saving and checking ------------------------------------------------------------
+  const doc = useMemo(() => graphToDoc(graph), [graph])
+  const docJson = useMemo(() => JSON.stringify(doc), [doc])
+  const savedJson = useRef(JSON.stringify(flow.draft))
+  const latest = useRef(doc)
+  latest.current = doc
+
+  const check = useCallback(async (): Promise<Problem[]> => {
+    const result = await validateFlow(flow.id)
+    setProblems(result.problems)
+    return result.problems
+  }, [flow.id])
+
+  const save = useCallback(async (): Promise<boolean> => {
+    const sending = latest.current
+    const json = JSON.stringify(sending)
+    if (json === savedJson.current) return true
+    setSaveState('saving')
+    try {
+      await saveDraft(flow.id, sending)
+      savedJson.current = json
+      setSaveState(JSON.stringify(latest.current) === json ? 'saved' : 'dirty')
+      await check()
+      return true
+    } catch (err) {
+      setSaveState('error')
+      setMessage({ kind: 'error', text: t('editor.saveFailed', { message: errorText(err) }) })
+      return false
+    }
+  }, [flow.id, check, t, errorText])
+
+  useEffect(() => {
+    if (docJson === savedJson.current) return
+    setSaveState('dirty')
+    const timer = setTimeout(() => void save(), AUTOSAVE_MS)
+    return () => clearTimeout(timer)
+  }, [docJson, save])
+
+  useEffect(() => {
+    void check().catch(() => undefined)
+    void listVersions(flow.id).then(setVersions, () => undefined)
+  }, [flow.id, check])
+
+  // ---- exits follow the config (the server lists them) ----------------------------------
+  const signature = useMemo(() => configSignature(graph), [graph])
+  const loadedSignature = useRef(signature)
+  useEffect(() => {
+    if (signature === loadedSignature.current) return
+    const timer = setTimeout(() => {
+      const nodes = latest.current.nodes
+      nodeExits(nodes).then((result) => quietly((g) => applyExits(g, result.exits)), () => undefined)
+    }, EXITS_MS)
+    return () => clearTimeout(timer)
+  }, [signature, quietly])
+
+  // ---- canvas -------------------------------------------------------------------------
+  const rfNodes = useMemo(
+    () => graph.nodes.map((n) => (n.id === selectedId ? { ...n, selected: true } : n)),
+    [graph.nodes, selectedId],
+  )
+  const rfEdges = useMemo(
+    () => graph.edges.map((e) => (selectedEdges.has(e.id) ? { ...e, selected: true } : e)),
+    [graph.edges, selectedEdges],
+  )
+
+  const onNodesChange = useCallback((changes: NodeChange<FlowGraphNode>[]) => {
+    const moves = changes.filter((c) => c.type === 'position')
+    const measures = changes.filter((c) => c.type === 'dimensions')
+    const removed = changes.flatMap((c) => (c.type === 'remove' ? [c.id] : []))
+    for (const c of changes) {
+      if (c.type !== 'select') continue
+      if (c.selected) setSelectedId(c.id)
+      else setSelectedId((current) => (current === c.id ? null : current))
+    }
+    if (measures.length) quietly((g) => ({ ...g, nodes: applyNodeChanges(measures, g.nodes) }))
+    if (moves.length) {
+      const key = 'move:' + moves.map((c) => c.id).join(',')
+      edit((g) => ({ ...g, nodes: applyNodeChanges(moves, g.nodes) }), key)
+    }
+    if (removed.length) edit((g) => removeNodes(g, removed))
+  }, [edit, quietly])
+
+  const onEdgesChange = useCallback((changes: EdgeChange[]) => {
+    const removed = changes.flatMap((c) => (c.type === 'remove' ? [c.id] : []))
+    if (removed.length) edit((g) => removeEdges(g, removed))
+    const selects = changes.filter((c) => c.type === 'select')
+    if (selects.length) {
+      setSelectedEdges((current) => {
+        const next = new Set(current)
+        for (const c of selects) if (c.type === 'select') c.selected ? next.add(c.id) : next.delete(c.id)
+        return next
+      })
+    }
+  }, [edit])
+
+  const onConnect = useCallback((c: Connection) => edit((g) => connect(g, c)), [edit])
+
+  const add = useCallback((type: string, at?: { x: number; y: number }) => {
+    const nodeType = typeIndex[type]
+    if (!nodeType) return
+    let position = at
+    if (!position) {
+      const rect = canvasRef.current?.getBoundingClientRect()
+      position = screenToFlowPosition({
+        x: (rect?.left ?? 0) + (rect?.width ?? 400) / 2 - 100,
+        y: (rect?.top ?? 0) + (rect?.height ?? 300) / 2 - 40,
+      })
+    }
+    let created = ''
+    edit((g) => {
+      const [next, id] = addNode(g, nodeType, position)
+      created = id
+      return next
+    })
+    // The id is known once React has run the update.
+    setTimeout(() => created && setSelectedId(created), 0)
+  }, [typeIndex, screenToFlowPosition, edit])
+
+  const onDrop = useCallback((e: DragEvent) => {
+    const type = e.dataTransfer.getData(NODE_MIME)
+    if (!type) return
+    e.preventDefault()
+    add(type, screenToFlowPosition({ x: e.clientX, y: e.clientY }))
+  }, [add, screenToFlowPosition])
+
+  // ---- undo / redo shortcuts --------------------------------------------------------------
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement
+      if (target.closest('input, textarea, select, [contenteditable]')) return
+      const mod = e.ctrlKey || e.metaKey
+      if (mod && e.key.toLowerCase() === 'z') {
+        e.preventDefault()
+        setHistory((h) => (e.shiftKey ? redo(h) : undo(h)))
+      } else if (mod && e.key.toLowerCase() === 'y') {
+        e.preventDefault()
+        setHistory(redo)
+      }
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [])
+
+  // ---- publishing -----------------------------------------------------------------------
+  const errors = problems.filter((p) => p.severity === 'error')
+  const publish = async () => {
+    setMessage(null)
+    if (!(await save())) return
+    try {
+      const found = await check()
+      if (found.some((p) => p.severity === 'error')) {
+        setMessage({ kind: 'error', text: t('editor.publishBlocked') })
+        return
+      }
+      const version = await publishFlow(flow.id)
+      setPublishedVersion(version.number)
+      setMessage({ kind: 'notice', text: t('editor.published', { version: version.number }) })
+      setVersions(await listVersions(flow.id))
+    } catch (err) {
+      setMessage({ kind: 'error', text: t('editor.publishFailed', { message: errorText(err) }) })
+    }
+  }
+  const rollback = async (version: number) => {
+    setMessage(null)
+    try {
+      const v = await rollbackFlow(flow.id, version)
+      setPublishedVersion(v.number)
+      setMessage({ kind: 'notice', text: t('editor.published', { version: v.number }) })
+      setVersions(await listVersions(flow.id))
+    } catch (err) {
+      setMessage({ kind: 'error', text: t('editor.publishFailed', { message: errorText(err) }) })
+    }
+  }
+
+  const problemsByNode = useMemo(() => {
+    const out: Record<string, Problem[]> = {}
+    for (const p of problems) if (p.node_id) (out[p.node_id] ??= []).push(p)
+    return out
+  }, [problems])
+  const canvasInfo = useMemo(() => ({ types: typeIndex, problems: problemsByNode }), [typeIndex, problemsByNode])
+  const selected = graph.nodes.find((n) => n.id === selectedId) ?? null
+
+  const focusNode = (id: string) => {
+    const node = graph.nodes.find((n) => n.id === id)
+    if (!node) return
+    setSelectedId(id)
+    void setCenter(node.position.x + 100, node.position.y + 60, { zoom: 1, duration: 300 })
+  }
+
+  const statusText = {
+    saved: t('editor.saved'), dirty: t('editor.unsaved'), saving: t('editor.saving'),
+    error: t('editor.unsaved'),
+  }[saveState]
+
+  return (
+    <div className="editor">
+      <div className="editor-bar">
+        <a href={href({ name: 'flows' })}>{t('editor.back')}</a>
+        <label className="flow-name">
+          <span className="sr-only">{t('editor.flowName')}</span>
+          <input value={graph.rest.metadata.name} data-testid="flow-name"
+            aria-label={t('editor.flowName')}
+            onChange={(e) => {
+              const name = e.target.value
+              edit((g) => ({ ...g, rest: { ...g.rest, metadata: { ...g.rest.metadata, name } } }), 'flow-name')
+            }} />
+        </label>
+        {publishedVersion ? (
+          <span className="badge published">{t('flows.published')} v{publishedVersion}</span>
+        ) : (
+          <span className="badge draft">{t('flows.draft')}</span>
+        )}
+        <button type="button" onClick={() => setHistory(undo)} disabled={!canUndo(history)}>
+          {t('editor.undo')}
+        </button>
+        <button type="button" onClick={() => setHistory(redo)} disabled={!canRedo(history)}>
+          {t('editor.redo')}
+        </button>
+        <button type="button" onClick={() => void save()} disabled={saveState === 'saved' || saveState === 'saving'}>
+          {t('editor.save')}
+        </button>
+        <button type="button" className="primary" onClick={() => void publish()}
+          disabled={errors.length > 0} title={errors.length ? t('editor.publishBlocked') : undefined}
+          data-testid="publish">
+          {t('editor.publish')}
+        </button>
+        <span className="status" role="status" data-testid="save-status">{statusText}</span>
+        {message && (
+          <p role={message.kind === 'error' ? 'alert' : 'status'} className={message.kind} data-testid="editor-message"
+            style={{ flexBasis: '100%', margin: 0 }}>
+            {message.text}
+          </p>
+        )}
+      </div>
+      <Palette types={types} onAdd={(type) => add(type)} />
+      <div className="canvas" ref={canvasRef} onDragOver={(e) => {
+        e.preventDefault()
+        e.dataTransfer.dropEffect = 'move'
+      }} onDrop={onDrop} role="region" aria-label={t('editor.canvas')} data-testid="canvas">
+        <CanvasContext.Provider value={canvasInfo}>
+          <ReactFlow nodes={rfNodes} edges={rfEdges} nodeTypes={nodeTypes}
+            onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
+            fitView minZoom={0.1} deleteKeyCode={['Delete', 'Backspace']}
+            proOptions={{ hideAttribution: true }}>
+            <Background />
+            <Controls />
+            <MiniMap pannable zoomable ariaLabel={t('editor.minimap')} />
+          </ReactFlow>
+        </CanvasContext.Provider>
+      </div>
+      <aside className="inspector" aria-label={t('editor.inspector')}>
+        {selected ? (
+          <Inspector key={selected.id} node={selected} nodeType={typeIndex[selected.data.node.type]}
+            graph={graph} problems={problemsByNode[selected.id] ?? []} edit={edit}
+            doc={nodeToDoc(selected, graph.edges)} onDelete={() => {
+              const id = selected.id
+              setSelectedId(null)
+              edit((g) => removeNodes(g, [id]))
+            }} />
+        ) : (
+          <p className="muted">{t('editor.selectNode')}</p>
+        )}
+        <section aria-labelledby="problems-title">
+          <h2 id="problems-title">{t('editor.problems')}</h2>
+          {problems.length === 0 ? (
+            <p className="muted" data-testid="no-problems">{t('editor.noProblems')}</p>
+          ) : (
+            <ul className="problems" data-testid="problems">
+              {problems.map((p, i) => (
+                <li key={i}>
+                  <span className={`badge ${p.severity}`}>{t(p.severity === 'error' ? 'editor.error' : 'editor.warning')}</span>{' '}
+                  {p.node_id ? (
+                    <button type="button" onClick={() => focusNode(p.node_id!)}>
+                      <strong>{p.node_id}</strong>: {p.message}
+                    </button>
+                  ) : (
+                    <span>{p.message}</span>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+        <section aria-labelledby="versions-title">
+          <h2 id="versions-title">{t('editor.versions')}</h2>
+          {versions.length === 0 ? (
+            <p className="muted">{t('editor.noVersions')}</p>
+          ) : (
+            <ul className="problems">
+              {versions.map((v) => (
+                <li key={v.number} className="row">
+                  <span>v{v.number}</span>
+                  {v.number !== publishedVersion && (
+                    <button type="button" onClick={() => void rollback(v.number)}>
+                      {t('editor.rollback', { version: v.number })}
+                    </button>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </aside>
+    </div>
+  )
+}

@@ -1,0 +1,137 @@
+import { useCallback, useEffect, useId, useState } from 'react'
+import type { ChangeEvent, FormEvent } from 'react'
+import { createFlow, emptyFlow, getFlow, listFlows } from '../api/flows'
+import type { FlowSummary } from '../api/flows'
+import type { FlowDoc } from '../editor/document'
+import { useI18n } from '../i18n'
+import { useErrorText } from '../components'
+import { href, navigate } from '../router'
+
+export function FlowList() {
+  const { t, lang } = useI18n()
+  const errorText = useErrorText()
+  const [flows, setFlows] = useState<FlowSummary[] | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [name, setName] = useState('')
+  const [busy, setBusy] = useState(false)
+  const importId = useId()
+
+  const load = useCallback(async () => {
+    try {
+      setFlows(await listFlows())
+      setError(null)
+    } catch (err) {
+      setError(t('flows.loadFailed', { message: errorText(err) }))
+    }
+  }, [t, errorText])
+
+  useEffect(() => {
+    void load()
+  }, [])
+
+  async function create(doc: FlowDoc) {
+    setBusy(true)
+    try {
+      const flow = await createFlow(doc)
+      navigate({ name: 'flow', id: flow.id })
+    } catch (err) {
+      setError(t('flows.createFailed', { message: errorText(err) }))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  function onCreate(e: FormEvent) {
+    e.preventDefault()
+    if (name.trim()) void create(emptyFlow(name.trim()))
+  }
+
+  async function onImport(e: ChangeEvent<HTMLInputElement>) {
+    const file = e.target.files?.[0]
+    e.target.value = ''
+    if (!file) return
+    try {
+      await create(JSON.parse(await file.text()) as FlowDoc)
+    } catch (err) {
+      setError(t('flows.createFailed', { message: errorText(err) }))
+    }
+  }
+
+  async function onExport(flow: FlowSummary) {
+    try {
+      const detail = await getFlow(flow.id)
+      const blob = new Blob([JSON.stringify(detail.draft, null, 2)], { type: 'application/json' })
+      const link = document.createElement('a')
+      link.href = URL.createObjectURL(blob)
+      link.download = `${flow.name.replace(/[^\w-]+/g, '_') || 'flow'}.json`
+      link.click()
+      URL.revokeObjectURL(link.href)
+    } catch (err) {
+      setError(t('flows.loadFailed', { message: errorText(err) }))
+    }
+  }
+
+  const date = (iso: string) =>
+    new Date(iso).toLocaleString(lang === 'es' ? 'es' : 'en', { dateStyle: 'medium', timeStyle: 'short' })
+
+  return (
+    <section aria-labelledby="flows-title">
+      <h1 id="flows-title">{t('flows.title')}</h1>
+      <div className="toolbar">
+        <form onSubmit={onCreate} className="row">
+          <label>
+            {t('flows.newName')}
+            <input value={name} onChange={(e) => setName(e.target.value)} required
+              data-testid="new-flow-name" />
+          </label>
+          <button type="submit" className="primary" disabled={busy}>{t('flows.create')}</button>
+        </form>
+        <label className="button" htmlFor={importId}>
+          {t('flows.import')}
+          <input id={importId} type="file" accept="application/json,.json" className="sr-only"
+            aria-label={t('flows.importFile')} onChange={(e) => void onImport(e)} />
+        </label>
+      </div>
+      {error && <p role="alert" className="error">{error}</p>}
+      {flows === null && !error && <p aria-busy="true">{t('app.loading')}</p>}
+      {flows?.length === 0 && <p className="muted">{t('flows.empty')}</p>}
+      {flows && flows.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('flows.name')}</th>
+              <th scope="col">{t('flows.status')}</th>
+              <th scope="col">{t('flows.version')}</th>
+              <th scope="col">{t('flows.updated')}</th>
+              <th scope="col"><span className="sr-only">{t('flows.export')}</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {flows.map((flow) => (
+              <tr key={flow.id}>
+                <td>
+                  <a href={href({ name: 'flow', id: flow.id })}>{flow.name}</a>
+                </td>
+                <td>
+                  {flow.published_version ? (
+                    <span className="badge published">{t('flows.published')}</span>
+                  ) : (
+                    <span className="badge draft">{t('flows.draft')}</span>
+                  )}
+                </td>
+                <td>{flow.published_version ?? t('flows.none')}</td>
+                <td>{date(flow.updated_at)}</td>
+                <td>
+                  <button type="button" onClick={() => void onExport(flow)}
+                    aria-label={`${t('flows.export')}: ${flow.name}`}>
+                    {t('flows.export')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,57 @@
+import type { ReactNode } from 'react'
+import { useAuth } from '../api/auth'
+import { useI18n } from '../i18n'
+import { LanguageSwitch } from '../components'
+import { href } from '../router'
+import type { Route } from '../router'
+
+/** Header, navigation and the page. Navigation lists only screens whose API exists. */
+export function Shell({ route, children }: { route: Route; children: ReactNode }) {
+  const { state, signOut, switchWorkspace } = useAuth()
+  const { t, lookup } = useI18n()
+  if (state.status !== 'signed-in') return null
+  const { workspace, me } = state
+  const onFlows = route.name === 'flows' || route.name === 'flow'
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">{t('app.skip')}</a>
+      <header className="topbar">
+        <a className="brand" href={href({ name: 'flows' })}>
+          <img src="/favicon.svg" alt="" width={28} height={28} />
+          <span>{t('app.name')}</span>
+        </a>
+        {me && me.workspaces.length > 1 ? (
+          <label className="lang-switch">
+            <span>{t('shell.workspace')}</span>
+            <select value={workspace.id} data-testid="workspace-switch"
+              onChange={(e) => void switchWorkspace(Number(e.target.value))}>
+              {me.workspaces.map((w) => <option key={w.id} value={w.id}>{w.name}</option>)}
+            </select>
+          </label>
+        ) : (
+          <div className="workspace">
+            <span className="sr-only">{t('shell.workspace')}: </span>
+            <strong data-testid="workspace-name">{workspace.name}</strong>
+            <span className="muted">{t('shell.role', { role: lookup(`role.${workspace.role}`) ?? workspace.role })}</span>
+          </div>
+        )}
+        <div className="topbar-end">
+          <LanguageSwitch />
+          <button type="button" onClick={() => void signOut()}>{t('shell.logout')}</button>
+        </div>
+      </header>
+      <div className="body">
+        <nav className="sidenav" aria-label={t('shell.nav')}>
+          <ul>
+            <li>
+              <a href={href({ name: 'flows' })} aria-current={onFlows ? 'page' : undefined}>
+                {t('shell.flows')}
+              </a>
+            </li>
+          </ul>
+        </nav>
+        <main id="main" className="page" tabIndex={-1}>{children}</main>
+      </div>
+    </div>
+  )
+}
