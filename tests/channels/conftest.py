@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cauce.channels import registry
 from cauce.channels.whatsapp import WhatsAppAdapter
 from tests.support.fakes.graph_api import FakeGraphApi
 from tests.support.fakes.twilio import FakeTwilio
@@ -19,6 +20,13 @@ SAMPLES = Path(__file__).parent / "samples"  # copied from shared/reference/what
 def sample(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text())
     return data
+
+
+@pytest.fixture(autouse=True)
+def _close_adapter_connections() -> Iterator[None]:
+    # The registry's shared adapters pool connections to this test's fake servers.
+    yield
+    registry.close_all()
 
 
 @pytest.fixture

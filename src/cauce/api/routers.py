@@ -4,12 +4,37 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cauce.api.routes import apikeys, health, meta, metrics, runs, sim_clock, workspace
+from cauce.api.routes import (
+    apikeys,
+    audit,
+    channels,
+    contacts,
+    events,
+    health,
+    meta,
+    metrics,
+    opportunities,
+    pipelines,
+    runs,
+    segments,
+    session,
+    sim_clock,
+    simulator,
+    templates,
+    tickets,
+    users,
+    webhooks,
+    workspace,
+)
 
 # Mounted at the root (probes, webhooks).
-ROOT_ROUTERS: list[APIRouter] = [health.router, metrics.router]
+ROOT_ROUTERS: list[APIRouter] = [health.router, metrics.router, webhooks.router]
 
 # Mounted under /api/v1.
 API_V1_ROUTERS: list[APIRouter] = [
-    workspace.router, apikeys.router, runs.router, sim_clock.router, meta.router,
+    workspace.router, apikeys.router, meta.router,
+    contacts.router, segments.router, pipelines.router, opportunities.router, tickets.router,
+    events.router, users.router, session.router, audit.router,
+    runs.router, sim_clock.router,
+    channels.router, templates.router, simulator.router,
 ]

@@ -56,3 +56,13 @@ def get_adapter(kind: str) -> ChannelAdapter:
 def capabilities(kind: str) -> Capabilities:
     caps: Capabilities = getattr(get_adapter(kind), "capabilities")  # noqa: B009
     return caps
+
+
+def close_all() -> None:
+    """Close the pooled connections of every adapter created so far (shutdown and tests)."""
+    with _lock:
+        adapters = list(_instances.values())
+    for adapter in adapters:
+        close = getattr(adapter, "close", None)
+        if callable(close):
+            close()

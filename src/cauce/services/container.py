@@ -29,6 +29,11 @@ class Cauce:
     secrets: SecretBox
     extras: dict[str, object] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Code that only holds a Session (the runtime's channel directory) still needs to
+        # decrypt channel secrets: ``session.info["secrets"]``.
+        self.sessions.configure(info={"secrets": self.secrets})
+
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Cauce:
         """Connect (raising ``DatabaseUnavailable`` with a one-line reason when it cannot)."""

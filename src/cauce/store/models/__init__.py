@@ -4,6 +4,7 @@ Each area keeps its models in its own module; add the import below when you add 
 """
 
 from cauce.store.base import Base
+from cauce.store.models.channels import Channel, WhatsAppTemplate
 from cauce.store.models.contacts import Contact, ContactField
 from cauce.store.models.core import ApiKey, AuditEntry, Membership, User, Workspace
 from cauce.store.models.crm import (
@@ -20,6 +21,7 @@ from cauce.store.models.crm import (
     WebSession,
 )
 from cauce.store.models.flows import Flow, FlowVersion
+from cauce.store.models.messages import Message
 from cauce.store.models.runtime import (
     FlowCounter,
     OutboxItem,
@@ -35,6 +37,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Channel",
     "Contact",
     "ContactField",
     "EventReceipt",
@@ -44,6 +47,7 @@ __all__ = [
     "FlowVersion",
     "ImportJob",
     "Membership",
+    "Message",
     "Opportunity",
     "OpportunityChange",
     "OutboxItem",
@@ -60,5 +64,6 @@ __all__ = [
     "Ticket",
     "User",
     "WebSession",
+    "WhatsAppTemplate",
     "Workspace",
 ]

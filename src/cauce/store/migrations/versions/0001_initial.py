@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:26:43.789805
+Create Date: 2026-11-23 09:37:04.750020
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_runtime_runs'))
     )
     with op.batch_alter_table('runtime_runs', schema=None) as batch_op:
-        batch_op.create_index('ix_runtime_runs_contact_waiting', ['contact_id'], unique=False, postgresql_where=sa.text("status = 'waiting'"), sqlite_where=sa.text("status = 'waiting'"))
+        batch_op.create_index('ix_runtime_runs_contact', ['contact_id'], unique=False)
         batch_op.create_index('ix_runtime_runs_ws_flow', ['workspace_id', 'flow_id', 'status'], unique=False)
 
     op.create_table('runtime_step_log',
@@ -196,6 +196,28 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('channels',
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('identifier', sa.String(length=200), nullable=True),
+    sa.Column('config', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('secrets', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status_reason', sa.String(length=500), nullable=False),
+    sa.Column('broken_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rate_per_second', sa.Float(), nullable=True),
+    sa.Column('created_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_channels_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channels')),
+    sa.UniqueConstraint('kind', 'identifier', name=op.f('uq_channels_kind_identifier')),
+    sa.UniqueConstraint('workspace_id', 'name', name=op.f('uq_channels_workspace_id_name'))
+    )
+    with op.batch_alter_table('channels', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_channels_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('contact_fields',
     sa.Column('key', sa.String(length=64), nullable=False),
@@ -395,6 +417,48 @@ def upgrade() -> None:
     with op.batch_alter_table('flow_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_flow_versions_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('messages',
+    sa.Column('direction', sa.String(length=3), nullable=False),
+    sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('channel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('channel_kind', sa.String(length=32), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=True),
+    sa.Column('provider_id', sa.String(length=200), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=False),
+    sa.Column('content', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('reply_to', sa.String(length=200), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('read_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('failed_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('error_code', sa.String(length=64), nullable=True),
+    sa.Column('error_reason', sa.String(length=500), nullable=True),
+    sa.Column('pricing_category', sa.String(length=32), nullable=True),
+    sa.Column('pricing_type', sa.String(length=32), nullable=True),
+    sa.Column('pricing_model', sa.String(length=16), nullable=True),
+    sa.Column('billable', sa.Boolean(), nullable=True),
+    sa.Column('free_entry_point', sa.Boolean(), nullable=False),
+    sa.Column('run_id', sa.String(length=64), nullable=True),
+    sa.Column('node_id', sa.String(length=100), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], name=op.f('fk_messages_channel_id_channels'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_messages_contact_id_contacts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_messages_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
+    sa.UniqueConstraint('workspace_id', 'channel_kind', 'direction', 'provider_id', name=op.f('uq_messages_workspace_id_channel_kind_direction_provider_id')),
+    sa.UniqueConstraint('workspace_id', 'key', name=op.f('uq_messages_workspace_id_key'))
+    )
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index('ix_messages_contact_at', ['contact_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_messages_contact_channel_dir', ['contact_id', 'channel_id', 'direction', 'created_at'], unique=False)
+        batch_op.create_index('ix_messages_provider_id', ['provider_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('pipeline_stages',
     sa.Column('pipeline_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -435,6 +499,28 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tickets_workspace_id'), ['workspace_id'], unique=False)
         batch_op.create_index('ix_tickets_workspace_status', ['workspace_id', 'status'], unique=False)
+
+    op.create_table('whatsapp_templates',
+    sa.Column('channel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('name', sa.String(length=512), nullable=False),
+    sa.Column('language', sa.String(length=16), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('components', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('provider_id', sa.String(length=64), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('synced_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], name=op.f('fk_whatsapp_templates_channel_id_channels'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_whatsapp_templates_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_whatsapp_templates')),
+    sa.UniqueConstraint('channel_id', 'name', 'language', name=op.f('uq_whatsapp_templates_channel_id_name_language'))
+    )
+    with op.batch_alter_table('whatsapp_templates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_whatsapp_templates_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('ix_whatsapp_templates_workspace_name', ['workspace_id', 'name'], unique=False)
 
     op.create_table('opportunities',
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -495,6 +581,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_opportunities_contact')
 
     op.drop_table('opportunities')
+    with op.batch_alter_table('whatsapp_templates', schema=None) as batch_op:
+        batch_op.drop_index('ix_whatsapp_templates_workspace_name')
+        batch_op.drop_index(batch_op.f('ix_whatsapp_templates_workspace_id'))
+
+    op.drop_table('whatsapp_templates')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_workspace_status')
         batch_op.drop_index(batch_op.f('ix_tickets_workspace_id'))
@@ -504,6 +595,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pipeline_stages_workspace_id'))
 
     op.drop_table('pipeline_stages')
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_messages_workspace_id'))
+        batch_op.drop_index('ix_messages_provider_id')
+        batch_op.drop_index('ix_messages_contact_channel_dir')
+        batch_op.drop_index('ix_messages_contact_at')
+
+    op.drop_table('messages')
     with op.batch_alter_table('flow_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_flow_versions_workspace_id'))
 
@@ -548,6 +646,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contact_fields_workspace_id'))
 
     op.drop_table('contact_fields')
+    with op.batch_alter_table('channels', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_channels_workspace_id'))
+
+    op.drop_table('channels')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
@@ -571,7 +673,7 @@ def downgrade() -> None:
     op.drop_table('runtime_step_log')
     with op.batch_alter_table('runtime_runs', schema=None) as batch_op:
         batch_op.drop_index('ix_runtime_runs_ws_flow')
-        batch_op.drop_index('ix_runtime_runs_contact_waiting', postgresql_where=sa.text("status = 'waiting'"), sqlite_where=sa.text("status = 'waiting'"))
+        batch_op.drop_index('ix_runtime_runs_contact')
 
     op.drop_table('runtime_runs')
     op.drop_table('runtime_rate_buckets')

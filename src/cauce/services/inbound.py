@@ -1,0 +1,665 @@
+"""Inbound webhooks: WhatsApp, Twilio SMS, generic SMS providers, email bounces.
+
+Every webhook is verified first, then all its work happens in the caller's one transaction:
+messages and statuses are stored, contacts found or created, and the run inputs submitted
+(``cauce.runtime.ingest.submit_input``), which workers process after commit. Each item is
+processed inside a savepoint, so one bad message is logged and skipped while the rest of the
+batch is kept. Redeliveries are recognised (inbound: provider message id; statuses: the
+(message, status) pair already applied) and change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from cauce import limits
+from cauce.channels import rules
+from cauce.channels.base import ErrorAction
+from cauce.channels.sms_http import dig
+from cauce.channels.sms_twilio import STATUS_MAP as TWILIO_STATUS
+from cauce.channels.sms_twilio import verify_twilio
+from cauce.channels.whatsapp import webhook as wa
+from cauce.channels.whatsapp.errors import map_error
+from cauce.engine.types import DeliveryStatus, MessageIn
+from cauce.logging import get_logger
+from cauce.security import SecretBox, constant_time_equal
+from cauce.services import contacts as contact_service
+from cauce.services import messages as message_service
+from cauce.services.channels import mark_broken, secrets_of
+from cauce.services.errors import Invalid, ServiceError
+from cauce.store.models import Channel, Contact, Message, Workspace
+
+log = get_logger(__name__)
+
+
+@dataclass
+class WebhookResult:
+    """What a webhook did; ``status_code`` is what the provider is answered."""
+
+    status_code: int = 200
+    error: str = ""
+    messages: int = 0
+    statuses: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"messages": self.messages, "statuses": self.statuses,
+                "duplicates": self.duplicates, "ignored": self.ignored,
+                "problems": self.problems}
+
+
+# --------------------------------------------------------------------------------------------
+# Shared steps
+# --------------------------------------------------------------------------------------------
+
+
+def _submit(session: Session, *, workspace_id: int, contact_id: int, input: Any,
+            dedupe_key: str, now: datetime) -> bool:
+    from cauce.runtime.ingest import submit_input
+
+    return submit_input(session, workspace_id=workspace_id, contact_id=contact_id, input=input,
+                        dedupe_key=dedupe_key, now=now)
+
+
+def find_or_create_contact(session: Session, workspace_id: int, *, phone: str | None = None,
+                           email: str | None = None, name: str | None, now: datetime) -> Contact:
+    """The contact who wrote (by phone or email), created on first contact. A profile name
+    fills the contact's name only when it has none: what the business typed wins."""
+    e164 = f"+{phone.lstrip('+')}" if phone else None
+    found = contact_service.find_by_identifiers(session, workspace_id, phone=e164, email=email)
+    if found:
+        contact = found[0]
+        if name and not contact.name:
+            contact.name = name
+            contact.first_name = contact.first_name or name.split(" ", 1)[0]
+        return contact
+    data = contact_service.ContactIn(phone=e164, email=email, name=name or None,
+                                     first_name=(name or "").split(" ", 1)[0] or None)
+    try:
+        return contact_service.create_contact(session, workspace_id, data, now, source="inbound")
+    except Invalid:
+        # A number phonenumbers does not know yet must still get its message through.
+        ws = session.get(Workspace, workspace_id)
+        contact = Contact(workspace_id=workspace_id, phone=e164, email=email, name=name or "",
+                          first_name=(name or "").split(" ", 1)[0], fields={}, tags=[],
+                          consent={}, attribution={}, lead_score=0, opted_out_marketing=False,
+                          source="inbound", timezone=ws.timezone if ws else None,
+                          created_at=now, updated_at=now)
+        session.add(contact)
+        session.flush()
+        return contact
+
+
+def _set_marketing_opt_out(contact: Contact, opted_out: bool, now: datetime,
+                           source: str) -> None:
+    if opted_out and not contact.opted_out_marketing:
+        contact.opted_out_marketing_at = now
+    contact.opted_out_marketing = opted_out
+    consent = dict(contact.consent or {})
+    consent["marketing"] = {"status": "opted_out" if opted_out else "opted_in",
+                            "source": source, "at": now.isoformat()}
+    contact.consent = consent
+    contact.updated_at = now
+
+
+def workspace_rules(session: Session, workspace_id: int) -> rules.RulesConfig:
+    ws = session.get(Workspace, workspace_id)
+    settings = (ws.settings or {}) if ws else {}
+    raw = settings.get("contact_rules") if isinstance(settings, dict) else None
+    try:
+        return rules.RulesConfig.from_settings(
+            raw if isinstance(raw, dict) else {}, timezone=ws.timezone if ws else "UTC",
+            country=ws.country if ws else None)
+    except ValueError as exc:
+        log.warning("contact_rules_invalid", workspace_id=workspace_id, error=str(exc))
+        return rules.RulesConfig(timezone=ws.timezone if ws else "UTC",
+                                 country=ws.country if ws else None)
+
+
+@dataclass
+class Incoming:
+    """One inbound message in channel-neutral terms, ready to store and submit."""
+
+    channel: Channel
+    flow_channel: str  # the name flows use: whatsapp, sms, simulator, email
+    provider_id: str
+    sender: str  # phone (digits or E.164) or e-mail address
+    received_at: datetime
+    kind: str
+    text: str = ""
+    content: dict[str, Any] = field(default_factory=dict)
+    reply_to: str | None = None
+    button_id: str | None = None
+    button_title: str | None = None
+    media: dict[str, Any] | None = None
+    location: dict[str, Any] | None = None
+    referral: dict[str, Any] | None = None
+    profile_name: str | None = None
+
+
+def accept_message(session: Session, item: Incoming, now: datetime) -> bool:
+    """Store one inbound message and hand it to the runtime; False for a redelivery."""
+    ws_id = item.channel.workspace_id
+    is_email = "@" in item.sender
+    contact = find_or_create_contact(
+        session, ws_id, phone=None if is_email else item.sender,
+        email=item.sender if is_email else None, name=item.profile_name, now=now)
+    previous_inbound = message_service.last_inbound_at(session, ws_id, contact.id,
+                                                       channel_id=item.channel.id)
+    reply_key = item.reply_to
+    if item.reply_to:
+        ours = message_service.find_outbound(session, workspace_id=ws_id,
+                                             provider_id=item.reply_to)
+        if ours is not None and ours.key:
+            reply_key = ours.key  # runs wait on our key, not Meta's wamid
+    content = dict(item.content)
+    if item.referral:
+        content["referral"] = item.referral
+    stored = message_service.record_inbound(
+        session, workspace_id=ws_id, contact_id=contact.id, channel_kind=item.channel.kind,
+        channel_id=item.channel.id, provider_id=item.provider_id, kind=item.kind,
+        content=content, received_at=item.received_at, reply_to=item.reply_to, text=item.text)
+    if stored is None:
+        return False
+    contact_service.record_activity(session, ws_id, contact.id, "in", item.received_at)
+    if item.referral:
+        contact_service.update_contact(session, ws_id, contact.id, contact_service.ContactIn(
+            attribution=contact_service.AttributionIn(source="ad", referral=item.referral)), now)
+        fields = dict(contact.fields or {})
+        # The latest ad click (attribution keeps the first): the free entry point starts here.
+        fields["last_referral_at"] = item.received_at.isoformat()
+        contact.fields = fields
+    keyword = rules.keyword_action(item.text, workspace_rules(session, ws_id)) \
+        if item.kind in ("text", "sms", "email") else None
+    if keyword is not None:
+        _set_marketing_opt_out(contact, keyword == "stop", now, f"keyword:{item.flow_channel}")
+    first = previous_inbound is None or item.received_at - previous_inbound >= timedelta(
+        hours=limits.WHATSAPP_WINDOW_HOURS)
+    message_in = MessageIn(
+        channel=item.flow_channel, text=item.text, message_id=item.provider_id,
+        reply_to=reply_key, button_id=item.button_id, button_title=item.button_title,
+        media=item.media, location=item.location, referral=item.referral,
+        first_in_conversation=first, received_at=item.received_at)
+    _submit(session, workspace_id=ws_id, contact_id=contact.id, input=message_in,
+            dedupe_key=f"in:{item.channel.kind}:{item.provider_id}", now=now)
+    return True
+
+
+def accept_status(
+    session: Session, channel: Channel, *, status: str, at: datetime, now: datetime,
+    provider_id: str | None = None, key: str | None = None, error_code: str | None = None,
+    error_reason: str | None = None, pricing: dict[str, Any] | None = None,
+) -> str:
+    """Apply one delivery status and tell the run; returns applied|duplicate|unknown."""
+    applied = message_service.apply_status(
+        session, workspace_id=channel.workspace_id, status=status, at=at,
+        provider_id=provider_id, key=key, error_code=error_code, error_reason=error_reason,
+        pricing=pricing)
+    if applied is None:
+        return "unknown"
+    if not applied.new:
+        return "duplicate"
+    row = applied.message
+    if row.key and row.contact_id is not None:
+        delivery = DeliveryStatus(message_key=row.key, status=status,
+                                  error_code=error_code, error_reason=error_reason, at=at)
+        _submit(session, workspace_id=channel.workspace_id, contact_id=row.contact_id,
+                input=delivery, dedupe_key=f"status:{row.key}:{status}", now=now)
+    return "applied"
+
+
+def _savepoint(session: Session, result: WebhookResult, where: str, work: Any) -> Any:
+    """Run ``work()`` in a savepoint: a failure is logged and rolled back alone."""
+    try:
+        with session.begin_nested():
+            return work()
+    except (ServiceError, SQLAlchemyError, ValueError, KeyError, TypeError) as exc:
+        problem = f"{where}: {type(exc).__name__}: {exc}"
+        result.problems.append(problem[:500])
+        log.warning("webhook_item_failed", where=where, error=str(exc)[:500])
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# WhatsApp
+# --------------------------------------------------------------------------------------------
+
+
+def _whatsapp_channels(session: Session, ids: set[str] | None = None) -> list[Channel]:
+    query = select(Channel).where(Channel.kind == "whatsapp")
+    if ids is not None:
+        query = query.where(Channel.identifier.in_(ids))
+    return list(session.scalars(query.order_by(Channel.id)))
+
+
+def _safe_secrets(box: SecretBox, channel: Channel) -> dict[str, Any]:
+    try:
+        return secrets_of(box, channel)
+    except ValueError as exc:  # the secret key changed since the secrets were stored
+        log.error("channel_secrets_unreadable", channel_id=channel.id, error=str(exc))
+        return {}
+
+
+def whatsapp_handshake(session: Session, box: SecretBox, mode: str | None, token: str | None,
+                       challenge: str | None) -> str | None:
+    """The challenge to echo when ``token`` is the verify token of one of our numbers."""
+    tokens = [str(_safe_secrets(box, c).get("verify_token") or "")
+              for c in _whatsapp_channels(session)]
+    return wa.handshake(mode, token, challenge, tokens)
+
+
+def _phone_number_ids(payload: Any) -> set[str]:
+    ids: set[str] = set()
+    if not isinstance(payload, dict):
+        return ids
+    for entry in payload.get("entry") or []:
+        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+            value = change.get("value") if isinstance(change, dict) else None
+            meta = value.get("metadata") if isinstance(value, dict) else None
+            if isinstance(meta, dict) and meta.get("phone_number_id"):
+                ids.add(str(meta["phone_number_id"]))
+    return ids
+
+
+def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature: str | None,
+                    now: datetime) -> WebhookResult:
+    """Verify, route and process one WhatsApp webhook POST."""
+    result = WebhookResult()
+    if not signature:
+        log.warning("whatsapp_webhook_rejected", reason="missing signature")
+        return WebhookResult(401, "missing X-Hub-Signature-256 header")
+    if len(raw_body) > limits.MAX_WEBHOOK_BODY_BYTES:
+        return WebhookResult(413, "webhook body too large")
+    try:
+        payload: Any = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    ids = _phone_number_ids(payload)
+    routed = {c.identifier: c for c in _whatsapp_channels(session, ids)} if ids else {}
+    # Numbers we know are checked against their own app secret; a body naming none of them is
+    # checked against every app secret, to tell a forged request (403) from an unknown number.
+    candidates = list(routed.values()) or _whatsapp_channels(session)
+    secrets_by_channel = {c.id: str(_safe_secrets(box, c).get("app_secret") or "")
+                          for c in candidates}
+    matched = wa.matching_secret(raw_body, signature, secrets_by_channel.values())
+    if matched is None:
+        log.warning("whatsapp_webhook_rejected", reason="signature mismatch",
+                    numbers=sorted(ids))
+        return WebhookResult(403, "X-Hub-Signature-256 does not match any app secret")
+    if payload is None:
+        log.warning("whatsapp_webhook_malformed", reason="not JSON")
+        return WebhookResult(400, "the body is not JSON")
+    try:
+        changes = wa.parse(payload)
+    except wa.MalformedPayload as exc:
+        log.warning("whatsapp_webhook_malformed", reason=str(exc))
+        return WebhookResult(400, str(exc))
+    for c_index, change in enumerate(changes):
+        where = f"change[{c_index}]"
+        result.problems.extend(change.problems)
+        for problem in change.problems:
+            log.warning("whatsapp_webhook_item_invalid", problem=problem)
+        channel = routed.get(change.phone_number_id) if change.phone_number_id else None
+        if channel is None:
+            count = len(change.messages) + len(change.statuses) + len(change.preferences)
+            result.ignored += count
+            if count or change.errors:
+                log.warning("whatsapp_webhook_unknown_number",
+                            phone_number_id=change.phone_number_id)
+                result.problems.append(f"{where}: phone_number_id "
+                                       f"{change.phone_number_id} is not connected")
+            continue
+        if secrets_by_channel.get(channel.id) != matched:
+            log.warning("whatsapp_webhook_wrong_app", channel_id=channel.id)
+            result.ignored += len(change.messages) + len(change.statuses)
+            result.problems.append(f"{where}: signed by another app than number "
+                                   f"{change.phone_number_id}'s")
+            continue
+        _process_change(session, channel, change, now, result, where)
+    return result
+
+
+def _process_change(session: Session, channel: Channel, change: wa.Change, now: datetime,
+                    result: WebhookResult, where: str) -> None:
+    for i, msg in enumerate(change.messages):
+        if msg.unknown_type:
+            log.warning("whatsapp_unknown_message_type", type=msg.kind, id=msg.provider_id)
+            result.problems.append(f"{where}.messages[{i}]: unknown message type '{msg.kind}' "
+                                   "stored as unsupported")
+        item = _incoming_from_whatsapp(channel, msg)
+        stored = _savepoint(session, result, f"{where}.messages[{i}]",
+                            lambda item=item: accept_message(session, item, now))
+        if stored is True:
+            result.messages += 1
+        elif stored is False:
+            result.duplicates += 1
+    for i, st in enumerate(change.statuses):
+        outcome = _savepoint(session, result, f"{where}.statuses[{i}]",
+                             lambda st=st: _whatsapp_status(session, channel, st, now))
+        if outcome == "applied":
+            result.statuses += 1
+        elif outcome == "duplicate":
+            result.duplicates += 1
+        elif outcome is not None:
+            result.ignored += 1
+    for i, pref in enumerate(change.preferences):
+        _savepoint(session, result, f"{where}.user_preferences[{i}]",
+                   lambda pref=pref: _preference(session, channel, pref, now))
+    for err in change.errors:
+        log.warning("whatsapp_webhook_error", channel_id=channel.id, code=err.get("code"),
+                    title=err.get("title"), details=(err.get("error_data") or {}).get("details"))
+        code = err.get("code")
+        if isinstance(code, int):
+            mapped = map_error(code)
+            if mapped.action is ErrorAction.CHANNEL_BROKEN:
+                mark_broken(session, channel, mapped.reason, now)
+
+
+def _incoming_from_whatsapp(channel: Channel, msg: wa.InboundMessage) -> Incoming:
+    kind = "unsupported" if msg.unknown_type else msg.kind
+    content: dict[str, Any] = {"type": msg.raw.get("type")}
+    if msg.text:
+        content["text"] = msg.text
+    if msg.button_id is not None:
+        content["button"] = {"id": msg.button_id, "title": msg.button_title}
+    for key in ("media", "location", "reaction"):
+        value = getattr(msg, key)
+        if value:
+            content[key] = value
+    if msg.unknown_type:
+        content["raw"] = msg.raw
+    return Incoming(
+        channel=channel, flow_channel="whatsapp", provider_id=msg.provider_id,
+        sender=msg.wa_id, received_at=msg.received_at, kind=kind, text=msg.text,
+        content=content, reply_to=msg.reply_to, button_id=msg.button_id,
+        button_title=msg.button_title, media=msg.media, location=msg.location,
+        referral=msg.referral, profile_name=msg.profile_name)
+
+
+def _whatsapp_status(session: Session, channel: Channel, st: wa.StatusUpdate,
+                     now: datetime) -> str:
+    if st.status not in message_service.STATUS_COLUMNS:
+        return "ignored"  # played, deleted...: nothing a run waits for
+    reason = None
+    if st.status == "failed":
+        code = int(st.error_code) if st.error_code and st.error_code.isdigit() else None
+        mapped = map_error(code, details=st.error_details or st.error_title or "")
+        reason = mapped.reason
+        row = message_service.find_outbound(session, workspace_id=channel.workspace_id,
+                                            provider_id=st.provider_id, key=st.our_key)
+        if mapped.action is ErrorAction.SUPPRESS_MARKETING and row and row.contact_id:
+            contact = session.get(Contact, row.contact_id)
+            if contact is not None and code == 131050:
+                _set_marketing_opt_out(contact, True, now, "whatsapp:131050")
+        if mapped.action is ErrorAction.CHANNEL_BROKEN:
+            mark_broken(session, channel, mapped.reason, now)
+    pricing = None
+    if st.pricing_category or st.pricing_type:
+        pricing = {"category": st.pricing_category, "type": st.pricing_type,
+                   "pricing_model": st.pricing_model, "billable": st.billable}
+    return accept_status(session, channel, status=st.status, at=st.at, now=now,
+                         provider_id=st.provider_id, key=st.our_key, error_code=st.error_code,
+                         error_reason=reason, pricing=pricing)
+
+
+def _preference(session: Session, channel: Channel, pref: wa.PreferenceUpdate,
+                now: datetime) -> None:
+    contact = find_or_create_contact(session, channel.workspace_id, phone=pref.wa_id,
+                                     name=None, now=now)
+    _set_marketing_opt_out(contact, pref.value == "stop", pref.at, "whatsapp:user_preferences")
+    log.info("whatsapp_marketing_preference", contact_id=contact.id, value=pref.value)
+
+
+# --------------------------------------------------------------------------------------------
+# SMS: Twilio and generic providers
+# --------------------------------------------------------------------------------------------
+
+
+def handle_twilio(session: Session, box: SecretBox, url: str, form: Mapping[str, str],
+                  signature: str | None, now: datetime) -> WebhookResult:
+    """Twilio status callbacks and inbound SMS (both form posts, signed with the auth token)."""
+    if not signature:
+        return WebhookResult(401, "missing X-Twilio-Signature header")
+    account = form.get("AccountSid", "")
+    is_status = "MessageStatus" in form and form.get("MessageStatus") != "received"
+    our_number = form.get("From" if is_status else "To", "")
+    candidates = [c for c in session.scalars(select(Channel).where(Channel.kind == "sms_twilio"))
+                  if (c.config or {}).get("account_sid") == account]
+    channel = next((c for c in candidates if c.identifier == our_number), None) or \
+        (candidates[0] if candidates else None)
+    if channel is None:
+        log.warning("twilio_webhook_unknown_account", account_sid=account)
+        return WebhookResult(403, "no Twilio channel for this account")
+    token = str(_safe_secrets(box, channel).get("auth_token") or "")
+    if not token or not verify_twilio(token, url, form, signature):
+        log.warning("twilio_webhook_rejected", reason="signature mismatch", url=url)
+        return WebhookResult(403, "X-Twilio-Signature does not match")
+    result = WebhookResult()
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    if not sid:
+        return WebhookResult(400, "MessageSid is missing")
+    if is_status:
+        ours = TWILIO_STATUS.get(form.get("MessageStatus", ""))
+        if ours is None:
+            result.ignored += 1
+            return result
+        code = form.get("ErrorCode") or None
+        reason = f"Twilio error {code}" if code else None
+        outcome = _savepoint(session, result, "status", lambda: accept_status(
+            session, channel, status=ours, at=now, now=now, provider_id=sid,
+            error_code=code, error_reason=reason))
+        _count_status(result, outcome)
+        return result
+    item = Incoming(channel=channel, flow_channel="sms", provider_id=sid,
+                    sender=form.get("From", ""), received_at=now, kind="text",
+                    text=form.get("Body", ""), content={"text": form.get("Body", "")})
+    _count_message(result, _savepoint(session, result, "message",
+                                      lambda: accept_message(session, item, now)))
+    return result
+
+
+def _count_status(result: WebhookResult, outcome: Any) -> None:
+    if outcome == "applied":
+        result.statuses += 1
+    elif outcome == "duplicate":
+        result.duplicates += 1
+    else:
+        result.ignored += 1
+
+
+def _count_message(result: WebhookResult, stored: Any) -> None:
+    if stored is True:
+        result.messages += 1
+    elif stored is False:
+        result.duplicates += 1
+
+
+def handle_generic_sms(session: Session, box: SecretBox, channel_id: int, token: str | None,
+                       data: Mapping[str, Any], now: datetime) -> WebhookResult:
+    """A configurable provider's callback: a delivery status (``status_id_field`` present) or
+    an inbound SMS (``inbound_from_field`` present). Authenticated by the channel's
+    ``webhook_token`` (``?token=`` in the callback URL)."""
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.kind != "sms_http":
+        return WebhookResult(404, f"no generic SMS channel {channel_id}")
+    expected = str(_safe_secrets(box, channel).get("webhook_token") or "")
+    if not token:
+        return WebhookResult(401, "missing token")
+    if not expected or not constant_time_equal(expected, token):
+        log.warning("sms_webhook_rejected", channel_id=channel_id)
+        return WebhookResult(403, "wrong token")
+    config = channel.config or {}
+    result = WebhookResult()
+    status_id = dig(data, str(config.get("status_id_field") or "id"))
+    raw_status = dig(data, str(config.get("status_field") or "status"))
+    sender = dig(data, str(config.get("inbound_from_field") or "from"))
+    if status_id and raw_status is not None:
+        mapping = {str(k).lower(): str(v) for k, v in dict(config.get("status_map") or {
+            "sent": "sent", "delivered": "delivered", "failed": "failed",
+            "undelivered": "failed"}).items()}
+        ours = mapping.get(str(raw_status).lower())
+        if ours not in message_service.STATUS_COLUMNS:
+            result.ignored += 1
+            return result
+        error = dig(data, str(config.get("error_field") or "error"))
+        outcome = _savepoint(session, result, "status", lambda: accept_status(
+            session, channel, status=str(ours), at=now, now=now, provider_id=str(status_id),
+            error_code=str(error) if error else None,
+            error_reason=f"SMS provider: {error}" if error else None))
+        _count_status(result, outcome)
+        return result
+    if sender:
+        text = dig(data, str(config.get("inbound_text_field") or "text")) or ""
+        provider_id = dig(data, str(config.get("inbound_id_field") or "message_id")) or \
+            f"{sender}:{now.timestamp()}"
+        item = Incoming(channel=channel, flow_channel="sms", provider_id=str(provider_id),
+                        sender=str(sender), received_at=now, kind="text", text=str(text),
+                        content={"text": str(text)})
+        _count_message(result, _savepoint(session, result, "message",
+                                          lambda: accept_message(session, item, now)))
+        return result
+    return WebhookResult(422, "neither a status (status_id_field/status_field) nor an inbound "
+                         "message (inbound_from_field) was found in the body")
+
+
+# --------------------------------------------------------------------------------------------
+# Email bounces
+# --------------------------------------------------------------------------------------------
+
+BOUNCE_TYPES = ("hard", "soft", "complaint")
+
+
+def handle_email_bounces(session: Session, box: SecretBox, token: str | None,
+                         data: Any, now: datetime) -> WebhookResult:
+    """Generic bounce format: ``{"bounces": [{"message_id" | "key", "email", "type":
+    hard|soft|complaint, "reason"}]}`` (or one such object), authenticated with an email
+    channel's ``bounce_token`` as ``Authorization: Bearer <token>``."""
+    if not token:
+        return WebhookResult(401, "missing bearer token")
+    channel = None
+    for candidate in session.scalars(select(Channel).where(Channel.kind == "email")):
+        expected = str(_safe_secrets(box, candidate).get("bounce_token") or "")
+        if expected and constant_time_equal(expected, token):
+            channel = candidate
+    if channel is None:
+        return WebhookResult(403, "the token is not the bounce_token of an email channel")
+    items = data.get("bounces") if isinstance(data, dict) and "bounces" in data else [data]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return WebhookResult(422, "expected {bounces: [{message_id, email, type, reason}]}")
+    result = WebhookResult()
+    for i, item in enumerate(items):
+        kind = str(item.get("type") or "hard").lower()
+        if kind not in BOUNCE_TYPES:
+            result.problems.append(f"bounces[{i}].type: use hard, soft or complaint")
+            continue
+        outcome = _savepoint(session, result, f"bounces[{i}]",
+                             lambda item=item, kind=kind: _bounce(session, channel, item, kind,
+                                                                  now))
+        _count_status(result, outcome)
+    return result
+
+
+def _bounce(session: Session, channel: Channel, item: dict[str, Any], kind: str,
+            now: datetime) -> str:
+    reason = str(item.get("reason") or f"{kind} bounce")[:400]
+    email = str(item.get("email") or "").strip().lower()
+    if kind == "complaint" and email:
+        for contact in contact_service.find_by_identifiers(session, channel.workspace_id,
+                                                           email=email):
+            _set_marketing_opt_out(contact, True, now, "email:complaint")
+    if kind == "soft":
+        log.info("email_soft_bounce", email=email, reason=reason)
+        return "ignored"  # the mail server retries; a soft bounce is not a final failure
+    provider_id = str(item.get("message_id") or "") or None
+    if provider_id and not provider_id.startswith("<"):
+        provider_id = f"<{provider_id}>"
+    key = str(item.get("key") or "") or None
+    if not provider_id and not key:
+        raise ValueError("a bounce needs message_id or key")
+    return accept_status(session, channel, status="failed", at=now, now=now,
+                         provider_id=provider_id, key=key, error_code=f"bounce_{kind}",
+                         error_reason=f"email {'complaint' if kind == 'complaint' else 'bounced'}"
+                         f": {reason}")
+
+
+# --------------------------------------------------------------------------------------------
+# Simulator (the web UI's chat panel)
+# --------------------------------------------------------------------------------------------
+
+
+class SimulatedMessage(BaseModel):
+    """What the person typed or tapped in the simulator's chat panel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: int | None = Field(default=None, description="An existing contact, or...")
+    phone: str | None = Field(default=None, examples=["+5491122334455"],
+                              description="...a phone number (the contact is created).")
+    name: str | None = Field(default=None, max_length=200)
+    text: str = Field(default="", max_length=4096)
+    button_id: str | None = Field(default=None, max_length=256,
+                                  description="Reply-button id or list-row id tapped.")
+    button_title: str | None = Field(default=None, max_length=100)
+    reply_to: str | None = Field(default=None, description="Key of the message replied to.")
+    referral: dict[str, Any] | None = Field(
+        default=None, description="Pretend the contact came from a click-to-WhatsApp ad.")
+    client_id: str | None = Field(default=None, max_length=100,
+                                  description="Idempotency: the same id is stored once.")
+
+
+def simulate_inbound(session: Session, workspace_id: int, data: SimulatedMessage,
+                     now: datetime) -> tuple[Contact, Any]:
+    """Treat a simulator message exactly like a WhatsApp one: stored, window opened,
+    keywords honoured, and handed to the runtime. Returns the contact and the message row."""
+    from cauce.services.channels import ensure_simulator_channel
+
+    if not data.text and not data.button_id:
+        raise Invalid("text: type a message or tap a button", field="text")
+    if data.contact_id is not None:
+        contact = contact_service.get_contact(session, workspace_id, data.contact_id)
+        if not contact.phone:
+            raise Invalid("contact_id: the simulator needs a contact with a phone",
+                          field="contact_id")
+        phone = contact.phone
+    elif data.phone:
+        phone, _ = contact_service.normalize_phone(data.phone, _workspace_country(session,
+                                                                                  workspace_id))
+    else:
+        raise Invalid("contact_id: send contact_id or phone", field="contact_id")
+    channel = ensure_simulator_channel(session, workspace_id, now)
+    provider_id = f"sim-in.{data.client_id or uuid.uuid4().hex}"
+    kind = "button_reply" if data.button_id else "text"
+    text = data.text or data.button_title or data.button_id or ""
+    content: dict[str, Any] = {"text": text}
+    if data.button_id:
+        content["button"] = {"id": data.button_id, "title": data.button_title}
+    item = Incoming(channel=channel, flow_channel="whatsapp", provider_id=provider_id,
+                    sender=phone, received_at=now, kind=kind, text=text, content=content,
+                    reply_to=data.reply_to, button_id=data.button_id,
+                    button_title=data.button_title, referral=data.referral,
+                    profile_name=data.name)
+    accept_message(session, item, now)
+    row = session.scalar(select(Message).where(
+        Message.workspace_id == workspace_id, Message.channel_kind == "simulator",
+        Message.direction == "in", Message.provider_id == provider_id))
+    stored = session.get(Contact, row.contact_id) if row and row.contact_id else None
+    if stored is None:
+        raise Invalid("the simulated message could not be stored", field="text")
+    return stored, row
+
+
+def _workspace_country(session: Session, workspace_id: int) -> str | None:
+    ws = session.get(Workspace, workspace_id)
+    return ws.country if ws else None

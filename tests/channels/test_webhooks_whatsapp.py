@@ -1,0 +1,346 @@
+"""WhatsApp webhooks through the real app: handshake, signatures, every sample payload,
+redeliveries, bad webhooks, statuses feeding runs."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cauce.services.container import Cauce
+from cauce.services.messages import record_outbound
+from tests.channels.conftest import sample
+from tests.channels.support import (
+    APP_SECRET,
+    VERIFY_TOKEN,
+    WA_ID,
+    connect_whatsapp,
+    contact_by_phone,
+    inputs,
+    messages,
+    post_signed,
+)
+from tests.support.fakes.graph_api import FakeGraphApi
+
+OUR_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJBQkNERUYwMTIzNDU2Nzg5AA=="
+
+
+@pytest.fixture
+def wa_api(api: TestClient, graph: FakeGraphApi) -> TestClient:
+    connect_whatsapp(api, graph.url)
+    return api
+
+
+def test_handshake_echoes_the_challenge(wa_api: TestClient) -> None:
+    ok = wa_api.get("/webhooks/whatsapp", params={
+        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    bad = wa_api.get("/webhooks/whatsapp", params={
+        "hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"})
+    assert bad.status_code == 403
+    wrong_mode = wa_api.get("/webhooks/whatsapp", params={
+        "hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"})
+    assert wrong_mode.status_code == 403
+
+
+def test_inbound_text_creates_contact_message_and_input(wa_api: TestClient,
+                                                        cauce: Cauce) -> None:
+    response = post_signed(wa_api, sample("inbound_text"))
+    assert response.status_code == 200, response.text
+    assert response.json()["messages"] == 1
+    (msg,) = messages(cauce)
+    assert (msg.direction, msg.kind, msg.channel_kind) == ("in", "text", "whatsapp")
+    assert msg.text == "Hi, is the 2BR apartment still available?"
+    contact = contact_by_phone(cauce, f"+{WA_ID}")
+    assert contact.name == "Sheena Nelson" and contact.last_inbound_at is not None
+    (inp,) = inputs(cauce)
+    assert inp.contact_id == contact.id and inp.kind == "message"
+    assert inp.payload["text"] == "Hi, is the 2BR apartment still available?"
+    assert inp.payload["channel"] == "whatsapp"
+    assert inp.payload["first_in_conversation"] is True
+    assert inp.payload["received_at"].startswith("2025-06-15T15:06:40")
+
+
+def test_a_redelivery_changes_nothing(wa_api: TestClient, cauce: Cauce) -> None:
+    assert post_signed(wa_api, sample("inbound_text")).json()["messages"] == 1
+    again = post_signed(wa_api, sample("inbound_text"))
+    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    assert len(messages(cauce)) == 1 and len(inputs(cauce)) == 1
+
+
+def _sent_message(cauce: Cauce, key: str = "run-1:ask:1") -> None:
+    with cauce.transaction() as session:
+        contact_id = None
+        from cauce.services.inbound import find_or_create_contact
+
+        contact_id = find_or_create_contact(session, 1, phone=WA_ID, name=None,
+                                            now=cauce.clock.now()).id
+        record_outbound(session, workspace_id=1, contact_id=contact_id, channel_kind="whatsapp",
+                        key=key, kind="buttons", content={"body": "?"}, now=cauce.clock.now(),
+                        provider_id=OUR_WAMID, run_id="run-1", node_id="ask")
+
+
+@pytest.mark.parametrize(("name", "fields"), [
+    ("inbound_interactive_button_reply",
+     {"button_id": "book_viewing", "button_title": "Book a viewing", "text": "Book a viewing"}),
+    ("inbound_interactive_list_reply",
+     {"button_id": "slot_2025_06_16_1000", "button_title": "Mon 10:00"}),
+    ("inbound_template_quick_reply_button",
+     {"button_id": "OPT_IN_YES", "button_title": "Yes, keep me posted"}),
+])
+def test_replies_are_matched_to_the_message_that_asked(
+    wa_api: TestClient, cauce: Cauce, name: str, fields: dict[str, Any]
+) -> None:
+    _sent_message(cauce)
+    assert post_signed(wa_api, sample(name)).json()["messages"] == 1
+    (inp,) = inputs(cauce)
+    assert inp.payload["reply_to"] == "run-1:ask:1"  # our key, found through context.id
+    for key, value in fields.items():
+        assert inp.payload[key] == value
+
+
+def test_media_is_stored_by_id_and_fetched_on_demand(
+    wa_api: TestClient, cauce: Cauce, graph: FakeGraphApi
+) -> None:
+    assert post_signed(wa_api, sample("inbound_image")).json()["messages"] == 1
+    (inp,) = inputs(cauce)
+    assert inp.payload["media"]["id"] == "1003383421387256"
+    assert inp.payload["text"] == "Photo of the leak"
+    assert graph.requests == []  # nothing downloaded yet
+    graph.media["1003383421387256"] = (b"\xff\xd8jpeg-bytes", "image/jpeg")
+    channel_id = wa_api.get("/api/v1/channels").json()["items"][0]["id"]
+    got = wa_api.get(f"/api/v1/channels/{channel_id}/media/1003383421387256")
+    assert got.status_code == 200
+    assert got.content == b"\xff\xd8jpeg-bytes" and got.headers["content-type"] == "image/jpeg"
+    assert all(r.headers["authorization"] == "Bearer EAAG-token" for r in graph.requests)
+    missing = wa_api.get(f"/api/v1/channels/{channel_id}/media/404404")
+    assert missing.status_code == 404
+
+
+def test_location(wa_api: TestClient, cauce: Cauce) -> None:
+    post_signed(wa_api, sample("inbound_location"))
+    (inp,) = inputs(cauce)
+    assert inp.payload["location"]["latitude"] == 37.4611978
+    assert inp.payload["location"]["name"] == "Facebook HQ"
+
+
+def test_reaction(wa_api: TestClient, cauce: Cauce) -> None:
+    payload = sample("inbound_text")
+    msg = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    del msg["text"]
+    msg.update(type="reaction", reaction={"message_id": OUR_WAMID, "emoji": "👍"})
+    _sent_message(cauce)
+    post_signed(wa_api, payload)
+    (stored,) = [m for m in messages(cauce) if m.direction == "in"]
+    assert stored.kind == "reaction" and stored.content["reaction"]["emoji"] == "👍"
+    assert inputs(cauce)[0].payload["reply_to"] == "run-1:ask:1"
+
+
+def test_ctwa_referral_is_attributed_and_passed_to_the_run(wa_api: TestClient,
+                                                          cauce: Cauce) -> None:
+    post_signed(wa_api, sample("inbound_ctwa_referral_text"))
+    contact = contact_by_phone(cauce, f"+{WA_ID}")
+    assert contact.attribution["source"] == "ad"
+    assert contact.attribution["referral"]["source_id"] == "120212345678901234"
+    assert contact.ad_id == "120212345678901234"
+    (inp,) = inputs(cauce)
+    assert inp.payload["referral"]["ctwa_clid"].startswith("ARAkLkA8")
+
+
+def test_user_preferences_stop_and_resume(wa_api: TestClient, cauce: Cauce) -> None:
+    stop = sample("inbound_user_preferences_stop")
+    assert post_signed(wa_api, stop).status_code == 200
+    contact = contact_by_phone(cauce, f"+{WA_ID}")
+    assert contact.opted_out_marketing is True
+    assert contact.consent["marketing"]["source"] == "whatsapp:user_preferences"
+    resume = copy.deepcopy(stop)
+    resume["entry"][0]["changes"][0]["value"]["user_preferences"][0]["value"] = "resume"
+    post_signed(wa_api, resume)
+    assert contact_by_phone(cauce, f"+{WA_ID}").opted_out_marketing is False
+
+
+@pytest.mark.parametrize("word", ["BAJA", "stop", "Cancelar!"])
+def test_stop_keywords_opt_out_of_marketing(wa_api: TestClient, cauce: Cauce,
+                                            word: str) -> None:
+    payload = sample("inbound_text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = word
+    post_signed(wa_api, payload)
+    assert contact_by_phone(cauce, f"+{WA_ID}").opted_out_marketing is True
+
+
+def test_a_sentence_with_a_keyword_is_not_an_opt_out(wa_api: TestClient, cauce: Cauce) -> None:
+    payload = sample("inbound_text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = \
+        "quiero cancelar mi pedido"
+    post_signed(wa_api, payload)
+    assert contact_by_phone(cauce, f"+{WA_ID}").opted_out_marketing is False
+
+
+STATUS_SAMPLES = [
+    ("status_sent_pmp_utility_template", "sent", "utility", "regular"),
+    ("status_sent_legacy_cbp", "sent", "marketing", None),
+    ("status_delivered_pmp_free_customer_service", "delivered", "service",
+     "free_customer_service"),
+    ("status_read_pmp_free_entry_point", "read", "referral_conversion", "free_entry_point"),
+]
+
+
+@pytest.mark.parametrize(("name", "status", "category", "ptype"), STATUS_SAMPLES)
+def test_statuses_update_the_message_and_reach_the_run(
+    wa_api: TestClient, cauce: Cauce, name: str, status: str, category: str, ptype: str | None
+) -> None:
+    _sent_message(cauce)
+    response = post_signed(wa_api, sample(name))
+    assert response.json()["statuses"] == 1
+    (msg,) = messages(cauce)
+    assert getattr(msg, f"{status}_at") is not None
+    assert msg.pricing_category == category and msg.pricing_type == ptype
+    assert msg.free_entry_point is (ptype == "free_entry_point")
+    (inp,) = inputs(cauce)
+    assert inp.kind == "delivery"
+    assert inp.payload["message_key"] == "run-1:ask:1" and inp.payload["status"] == status
+    again = post_signed(wa_api, sample(name))
+    assert again.json()["duplicates"] == 1 and len(inputs(cauce)) == 1
+
+
+def test_read_before_delivered_keeps_read(wa_api: TestClient, cauce: Cauce) -> None:
+    _sent_message(cauce)
+    post_signed(wa_api, sample("status_read_pmp_free_entry_point"))
+    post_signed(wa_api, sample("status_delivered_pmp_free_customer_service"))
+    (msg,) = messages(cauce)
+    assert msg.status == "read" and msg.delivered_at is not None
+    assert [i.payload["status"] for i in inputs(cauce)] == ["read", "delivered"]
+
+
+@pytest.mark.parametrize(("name", "code", "words"), [
+    ("status_failed_131047", "131047", "window closed"),
+    ("status_failed_131026", "131026", "undeliverable"),
+])
+def test_failed_statuses_carry_the_mapped_reason(
+    wa_api: TestClient, cauce: Cauce, name: str, code: str, words: str
+) -> None:
+    _sent_message(cauce)
+    post_signed(wa_api, sample(name))
+    (msg,) = messages(cauce)
+    assert msg.status == "failed" and msg.error_code == code and words in (msg.error_reason or "")
+    (inp,) = inputs(cauce)
+    assert inp.payload["status"] == "failed" and inp.payload["error_code"] == code
+
+
+def test_status_found_by_our_key_when_the_wamid_was_lost(wa_api: TestClient,
+                                                         cauce: Cauce) -> None:
+    with cauce.transaction() as session:
+        from cauce.services.inbound import find_or_create_contact
+
+        contact = find_or_create_contact(session, 1, phone=WA_ID, name=None,
+                                         now=cauce.clock.now())
+        record_outbound(session, workspace_id=1, contact_id=contact.id, channel_kind="whatsapp",
+                        key="run-9:n:1", kind="text", content={"text": "hola"},
+                        now=cauce.clock.now())
+    payload = sample("status_sent_pmp_utility_template")
+    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = \
+        "run-9:n:1"
+    assert post_signed(wa_api, payload).json()["statuses"] == 1
+    (msg,) = messages(cauce)
+    assert msg.provider_id == OUR_WAMID and msg.status == "sent"
+
+
+def test_status_for_a_message_we_never_sent_is_ignored(wa_api: TestClient, cauce: Cauce) -> None:
+    response = post_signed(wa_api, sample("status_sent_pmp_utility_template"))
+    assert response.status_code == 200 and response.json()["ignored"] == 1
+    assert inputs(cauce) == []
+
+
+def test_system_error_webhooks_are_logged(wa_api: TestClient,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert post_signed(wa_api, sample("webhook_system_errors")).status_code == 200
+
+
+# ---- bad webhooks ---------------------------------------------------------------------------
+
+
+def test_missing_signature_is_401(wa_api: TestClient, cauce: Cauce) -> None:
+    response = wa_api.post("/webhooks/whatsapp", content=json.dumps(sample("inbound_text")))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert messages(cauce) == []
+
+
+def test_wrong_signature_is_403(wa_api: TestClient, cauce: Cauce) -> None:
+    response = post_signed(wa_api, sample("inbound_text"), secret="not-the-app-secret")
+    assert response.status_code == 403 and messages(cauce) == []
+
+
+def test_a_re_serialised_body_fails_the_signature(wa_api: TestClient) -> None:
+    raw = json.dumps(sample("inbound_text"), indent=2).encode()
+    from cauce.channels.whatsapp.webhook import sign
+
+    response = wa_api.post("/webhooks/whatsapp", content=json.dumps(sample("inbound_text")),
+                           headers={"X-Hub-Signature-256": sign(raw, APP_SECRET)})
+    assert response.status_code == 403
+
+
+def test_malformed_json_is_400(wa_api: TestClient) -> None:
+    response = post_signed(wa_api, None, raw=b'{"object": "whatsapp_business_account", "ent')
+    assert response.status_code == 400 and "JSON" in response.json()["error"]["message"]
+
+
+def test_not_a_whatsapp_envelope_is_400(wa_api: TestClient) -> None:
+    assert post_signed(wa_api, {"hello": "world"}).status_code == 400
+
+
+def test_unknown_number_is_acknowledged_and_logged(wa_api: TestClient, cauce: Cauce) -> None:
+    payload = sample("inbound_text")
+    payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
+    response = post_signed(wa_api, payload)
+    # 200 so Meta stops retrying a number we do not serve; nothing is stored.
+    assert response.status_code == 200
+    assert response.json()["ignored"] == 1 and "999" in response.json()["problems"][0]
+    assert messages(cauce) == []
+
+
+def test_a_bad_item_never_loses_the_valid_ones_in_the_same_batch(
+    wa_api: TestClient, cauce: Cauce
+) -> None:
+    payload = sample("inbound_text")
+    value = payload["entry"][0]["changes"][0]["value"]
+    good = value["messages"][0]
+    unknown = {**good, "id": "wamid.UNKNOWN", "type": "hologram", "hologram": {}}
+    broken = {"type": "text", "text": {"body": "no id or from"}}
+    bad_ts = {**good, "id": "wamid.BADTS", "timestamp": "yesterday"}
+    second = copy.deepcopy(good)
+    second["id"], second["text"]["body"] = "wamid.SECOND", "Second message"
+    value["messages"] = [unknown, broken, good, bad_ts, second]
+    other_number = copy.deepcopy(payload["entry"][0]["changes"][0])
+    other_number["value"]["metadata"]["phone_number_id"] = "555"
+    payload["entry"][0]["changes"].append(other_number)
+    response = post_signed(wa_api, payload)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["messages"] == 3  # the unknown type (kept as unsupported) and two texts
+    assert len(body["problems"]) >= 3
+    stored = {m.provider_id: m for m in messages(cauce)}
+    assert stored["wamid.UNKNOWN"].kind == "unsupported"
+    assert stored["wamid.SECOND"].text == "Second message"
+    assert good["id"] in stored and "wamid.BADTS" not in stored
+
+
+def test_two_numbers_route_to_their_own_workspace_channels(
+    api: TestClient, graph: FakeGraphApi, cauce: Cauce
+) -> None:
+    connect_whatsapp(api, graph.url)
+    connect_whatsapp(api, graph.url, phone_number_id="222", app_secret=APP_SECRET,
+                     name="Soporte")
+    payload = sample("inbound_text")
+    second = copy.deepcopy(payload["entry"][0])
+    second["changes"][0]["value"]["metadata"]["phone_number_id"] = "222"
+    second["changes"][0]["value"]["messages"][0]["id"] = "wamid.OTHER"
+    payload["entry"].append(second)
+    assert post_signed(api, payload).json()["messages"] == 2
+    channels = {m.provider_id: m.channel_id for m in messages(cauce)}
+    assert len(set(channels.values())) == 2
