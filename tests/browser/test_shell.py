@@ -51,11 +51,11 @@ def test_api_key_login_and_language_switch(
     page.get_by_role("button", name="Use this key").click()
     expect(page.get_by_role("alert")).to_contain_text("Sign-in failed")
     sign_in_with_key(page, webapp.demo.api_key)
-    expect(page.get_by_role("link", name="Flows", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Runs", exact=True)).to_be_visible()
     assert page.evaluate("document.documentElement.lang") == "en"
     assert untranslated(page, "en") == []
     page.get_by_label("Language").select_option("es")
-    expect(page.get_by_role("link", name="Flujos", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Ejecuciones", exact=True)).to_be_visible()
     assert page.evaluate("document.documentElement.lang") == "es"
     assert untranslated(page, "es") == []
     page.screenshot(path=screenshots / "shell-es.png")

@@ -5,6 +5,21 @@ import { Login } from './screens/Login'
 import { Shell } from './screens/Shell'
 import { FlowList } from './screens/FlowList'
 import { FlowEditor } from './editor/FlowEditor'
+import { RunView, Runs } from './screens/Runs'
+import type { Route } from './router'
+
+function Page({ route }: { route: Route }) {
+  switch (route.name) {
+    case 'flow':
+      return <FlowEditor key={route.id} flowId={route.id} />
+    case 'runs':
+      return <Runs key={`${route.flowId}-${route.contactId}`} flowId={route.flowId} contactId={route.contactId} />
+    case 'run':
+      return <RunView key={route.id} id={route.id} />
+    default:
+      return <FlowList />
+  }
+}
 
 function Screens() {
   const { state } = useAuth()
@@ -16,7 +31,7 @@ function Screens() {
   if (state.status === 'anonymous') return <Login />
   return (
     <Shell route={route}>
-      {route.name === 'flow' ? <FlowEditor key={route.id} flowId={route.id} /> : <FlowList />}
+      <Page route={route} />
     </Shell>
   )
 }

@@ -2,17 +2,44 @@ import { useEffect, useState } from 'react'
 
 /** Hash routes (`#/flows/3`): the API's static mount serves only `/`, so deep links need no
  * server-side fallback. */
-export type Route = { name: 'flows' } | { name: 'flow'; id: number }
+export type Route =
+  | { name: 'flows' }
+  | { name: 'flow'; id: number }
+  | { name: 'runs'; flowId?: number; contactId?: number }
+  | { name: 'run'; id: string }
 
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, '')
+  const [path, query = ''] = hash.replace(/^#/, '').split('?')
+  const params = new URLSearchParams(query)
   const flow = /^\/flows\/(\d+)$/.exec(path)
   if (flow) return { name: 'flow', id: Number(flow[1]) }
+  const run = /^\/runs\/([^/]+)$/.exec(path)
+  if (run) return { name: 'run', id: decodeURIComponent(run[1]) }
+  if (path === '/runs') {
+    const route: Route = { name: 'runs' }
+    if (params.get('flow')) route.flowId = Number(params.get('flow'))
+    if (params.get('contact')) route.contactId = Number(params.get('contact'))
+    return route
+  }
   return { name: 'flows' }
 }
 
 export function href(route: Route): string {
-  return route.name === 'flow' ? `#/flows/${route.id}` : '#/flows'
+  switch (route.name) {
+    case 'flow':
+      return `#/flows/${route.id}`
+    case 'run':
+      return `#/runs/${encodeURIComponent(route.id)}`
+    case 'runs': {
+      const params = new URLSearchParams()
+      if (route.flowId) params.set('flow', String(route.flowId))
+      if (route.contactId) params.set('contact', String(route.contactId))
+      const q = params.toString()
+      return q ? `#/runs?${q}` : '#/runs'
+    }
+    default:
+      return '#/flows'
+  }
 }
 
 export function navigate(route: Route): void {

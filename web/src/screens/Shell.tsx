@@ -11,7 +11,12 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
   const { t, lookup } = useI18n()
   if (state.status !== 'signed-in') return null
   const { workspace, me } = state
-  const onFlows = route.name === 'flows' || route.name === 'flow'
+  const screens = [
+    { label: t('shell.flows'), to: { name: 'flows' } as Route, api: '/api/v1/flows',
+      current: route.name === 'flows' || route.name === 'flow' },
+    { label: t('shell.runs'), to: { name: 'runs' } as Route, api: '/api/v1/runs',
+      current: route.name === 'runs' || route.name === 'run' },
+  ].filter((s) => state.caps.has('GET', s.api))
   return (
     <div className="shell">
       <a className="skip" href="#main">{t('app.skip')}</a>
@@ -43,11 +48,11 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
       <div className="body">
         <nav className="sidenav" aria-label={t('shell.nav')}>
           <ul>
-            <li>
-              <a href={href({ name: 'flows' })} aria-current={onFlows ? 'page' : undefined}>
-                {t('shell.flows')}
-              </a>
-            </li>
+            {screens.map((s) => (
+              <li key={s.api}>
+                <a href={href(s.to)} aria-current={s.current ? 'page' : undefined}>{s.label}</a>
+              </li>
+            ))}
           </ul>
         </nav>
         <main id="main" className="page" tabIndex={-1}>{children}</main>
