@@ -10,6 +10,7 @@ from cauce.api.routes import (
     channels,
     contacts,
     events,
+    flows,
     health,
     meta,
     metrics,
@@ -35,6 +36,6 @@ API_V1_ROUTERS: list[APIRouter] = [
     workspace.router, apikeys.router, meta.router,
     contacts.router, segments.router, pipelines.router, opportunities.router, tickets.router,
     events.router, users.router, session.router, audit.router,
-    runs.router, sim_clock.router,
+    runs.router, sim_clock.router, flows.router,
     channels.router, templates.router, simulator.router,
 ]

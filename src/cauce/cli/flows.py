@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from cauce.cli import app, fail
+from cauce.cli import app, fail, operator_errors
 
 flows_app = typer.Typer(help="Flow documents: validate, test, describe.", no_args_is_help=True)
 app.add_typer(flows_app, name="flows")
@@ -126,3 +126,83 @@ def test(file: Path = typer.Argument(..., help="A flow, or its .tests.yaml file.
     typer.echo(f"{len(spec['cases']) - failed} passed, {failed} failed")
     if failed:
         raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stored flows (these need the database)
+# ---------------------------------------------------------------------------------------------
+
+
+def _workspace_id(session: Any, slug: str) -> int:
+    from sqlalchemy import select
+
+    from cauce.store.models import Workspace
+
+    ws_id = session.scalar(select(Workspace.id).where(Workspace.slug == slug))
+    if ws_id is None:
+        raise fail(f"workspace '{slug}' does not exist")
+    return int(ws_id)
+
+
+@flows_app.command("import")
+@operator_errors
+def import_(
+    file: Path = typer.Argument(..., help="Flow document (.json, .yaml)."),
+    workspace: str = typer.Option("demo", "--workspace", help="Workspace slug."),
+    publish: bool = typer.Option(False, "--publish", help="Publish it right away."),
+) -> None:
+    """Store a flow document as a new flow (a draft, or published with --publish)."""
+    from cauce.cli.common import open_cauce
+    from cauce.services import flows
+    from cauce.services.auth import Principal
+    from cauce.services.errors import ServiceError
+
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    _, cauce = open_cauce()
+    try:
+        with cauce.transaction() as session:
+            principal = Principal(_workspace_id(session, workspace), "cli", "owner")
+            now = cauce.clock.now()
+            row = flows.import_flow(session, principal, file.read_text(encoding="utf-8"), now,
+                                    filename=file.name)
+            version = flows.publish(session, principal, row.id, now) if publish else None
+            flow_id, name = row.id, row.name
+    except flows.FlowInvalid as exc:
+        for problem in exc.problems:
+            typer.echo(problem.line(), err=True)
+        raise fail(exc.message, 1) from None
+    except ServiceError as exc:
+        raise fail(exc.message) from None
+    finally:
+        cauce.close()
+    suffix = f", published as version {version.number}" if version else " (draft)"
+    typer.echo(f"flow {flow_id} '{name}' imported{suffix}")
+
+
+@flows_app.command("export")
+@operator_errors
+def export(
+    flow_id: int = typer.Argument(..., help="The flow's id."),
+    workspace: str = typer.Option("demo", "--workspace", help="Workspace slug."),
+    fmt: str = typer.Option("json", "--format", help="json or yaml."),
+    version: int | None = typer.Option(None, "--version", help="A published version "
+                                       "(default: the draft)."),
+) -> None:
+    """Print a stored flow (draft or a version) as JSON or YAML."""
+    from cauce.cli.common import open_cauce
+    from cauce.services import flows
+    from cauce.services.errors import ServiceError
+
+    if fmt not in ("json", "yaml"):
+        raise fail("--format must be json or yaml")
+    _, cauce = open_cauce()
+    try:
+        with cauce.transaction() as session:
+            text = flows.export_flow(session, _workspace_id(session, workspace), flow_id,
+                                     version=version, fmt="yaml" if fmt == "yaml" else "json")
+    except ServiceError as exc:
+        raise fail(exc.message) from None
+    finally:
+        cauce.close()
+    typer.echo(text, nl=False)
