@@ -26,12 +26,11 @@ class PublishedFlow:
 
 @dataclass(frozen=True)
 class PastRun:
-    """A run of the contact that is no longer waiting (re-entry rules look at these)."""
+    """The contact's runs of one flow that are no longer waiting (re-entry rules)."""
 
-    run_id: str
     flow_id: int
-    status: str
-    ended_at: datetime
+    count: int
+    last_ended_at: datetime
 
 
 @dataclass

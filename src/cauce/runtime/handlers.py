@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from cauce.channels.base import ErrorAction, OutboundMessage, SendResult
 from cauce.engine.types import ActivityResult, DeliveryStatus, Input
 from cauce.runtime import http_step
-from cauce.runtime.delivery import Attempt, Outcome, Route, register_handler
+from cauce.runtime.delivery import HANDLERS, Attempt, Outcome, Route
 from cauce.store.models import Contact, Workspace
 
 
@@ -159,6 +159,7 @@ class HttpHandler:
 
 
 def install_default_handlers() -> None:
-    """Register the runtime's own handlers (idempotent)."""
-    register_handler("message_requested", MessageHandler())
-    register_handler("http_requested", HttpHandler())
+    """Register the runtime's own handlers where nothing else was registered for the kind
+    (idempotent; a deployment or a test may register its own first)."""
+    HANDLERS.setdefault("message_requested", MessageHandler())
+    HANDLERS.setdefault("http_requested", HttpHandler())

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Table, bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -97,7 +97,7 @@ class _ContactWork:
     snapshot: ContactSnapshot | None
     runs: dict[str, _Run] = field(default_factory=dict)
     past: list[PastRun] = field(default_factory=list)
-    contact_row: Contact | None = None
+    contact_changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -215,8 +215,8 @@ class Processor:
             cw = work[contact_id]
             for row in sorted(inputs, key=lambda r: r.id):
                 self._one(cw, row, workspaces, flows.get(row.workspace_id, []), now, writes)
-        # Contact rows changed by _merge_contact_update are flushed with this transaction.
         self._persist_runs(session, work)
+        self._persist_contacts(session, work)
         return writes
 
     def _one(
@@ -235,12 +235,17 @@ class Processor:
         wsnap = workspaces.get(row.workspace_id) or WorkspaceSnapshot(id=row.workspace_id)
         ctx = Context(now=now, contact=cw.snapshot, workspace=wsnap, new_id=ids)
         waiting = [r.state for r in cw.runs.values() if r.state.status == RunStatus.WAITING]
+        # Runs that ended earlier in this batch count as past runs for re-entry.
+        past = cw.past + [
+            PastRun(flow_id=r.state.flow_id, count=1, last_ended_at=r.state.updated_at)
+            for r in cw.runs.values() if r.state.status != RunStatus.WAITING
+        ]
         versions = {
             (r.state.flow_id, r.state.flow_version): r.document for r in cw.runs.values()
         }
         try:
             plan = self.engine.plan(
-                input=inp, contact=cw.snapshot, waiting=waiting, past=cw.past, flows=flows,
+                input=inp, contact=cw.snapshot, waiting=waiting, past=past, flows=flows,
                 versions=versions, now=now,
             )
             self._apply_plan(cw, row, inp, plan, ctx, ids, now, writes)
@@ -312,7 +317,7 @@ class Processor:
                 writes.outbox.append(_outbox_row(ev, ws, cw.contact_id, state.run_id, priority,
                                                  now))
             elif isinstance(ev, ContactUpdated):
-                _merge_contact_update(cw, ev)
+                _merge_contact_update(cw, ev, now)
             elif isinstance(ev, FlowStartRequested):
                 writes.new_inputs.append((ws, cw.contact_id, ManualStart(
                     source=f"flow:{flow_id}", params=ev.params, at=now, flow_id=ev.flow_id,
@@ -343,35 +348,41 @@ class Processor:
         contact_ids = sorted({r.contact_id for r in rows})
         ws_of = {r.contact_id: r.workspace_id for r in rows}
         contacts = {
-            c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
+            c.id: c for c in session.execute(
+                select(*_CONTACT_COLUMNS).where(Contact.id.in_(contact_ids))
+            )
         }
         work = {
             cid: _ContactWork(
                 contact_id=cid, workspace_id=ws_of[cid],
                 snapshot=_snapshot(contacts[cid]) if cid in contacts else None,
-                contact_row=contacts.get(cid),
             )
             for cid in contact_ids
         }
-        run_rows = session.execute(
+        # Waiting runs with their state; ended ones only as "ran this flow before" (their
+        # states are not needed, and a long-time contact may have many).
+        waiting = session.execute(
             select(RuntimeRun.id, RuntimeRun.contact_id, RuntimeRun.flow_id,
-                   RuntimeRun.flow_version, RuntimeRun.status, RuntimeRun.state,
-                   RuntimeRun.updated_at)
-            .where(RuntimeRun.contact_id.in_(contact_ids))
+                   RuntimeRun.flow_version, RuntimeRun.state)
+            .where(RuntimeRun.contact_id.in_(contact_ids),
+                   RuntimeRun.status == RunStatus.WAITING.value)
         ).all()
-        waiting = [r for r in run_rows if r.status == RunStatus.WAITING.value]
         self._ensure_versions(session, {(r.flow_id, r.flow_version) for r in waiting})
-        for r in run_rows:
-            cw = work[r.contact_id]
-            if r.status == RunStatus.WAITING.value:
-                cw.runs[r.id] = _Run(
-                    state=RunState.model_validate(r.state),
-                    document=self._versions.get((r.flow_id, r.flow_version), {}),
-                    is_new=False,
-                )
-            else:
-                cw.past.append(PastRun(run_id=r.id, flow_id=r.flow_id, status=r.status,
-                                       ended_at=r.updated_at))
+        for r in waiting:
+            work[r.contact_id].runs[r.id] = _Run(
+                state=RunState.model_validate(r.state),
+                document=self._versions.get((r.flow_id, r.flow_version), {}),
+                is_new=False,
+            )
+        for contact_id, flow_id, count, last in session.execute(
+            select(RuntimeRun.contact_id, RuntimeRun.flow_id, func.count(),
+                   func.max(RuntimeRun.updated_at))
+            .where(RuntimeRun.contact_id.in_(contact_ids),
+                   RuntimeRun.status != RunStatus.WAITING.value)
+            .group_by(RuntimeRun.contact_id, RuntimeRun.flow_id)
+        ):
+            work[contact_id].past.append(PastRun(flow_id=flow_id, count=count,
+                                                 last_ended_at=last))
         return work
 
     def _workspaces(self, session: Session, ids: set[int]) -> dict[int, WorkspaceSnapshot]:
@@ -437,6 +448,21 @@ class Processor:
             table = cast(Table, RuntimeRun.__table__)
             session.connection().execute(
                 update(table).where(table.c.id == bindparam("b_id")), changed
+            )
+
+    def _persist_contacts(self, session: Session, work: dict[int, _ContactWork]) -> None:
+        # Grouped by the set of changed columns so each group is one executemany.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for cw in work.values():
+            if cw.contact_changes:
+                cols = tuple(sorted(cw.contact_changes))
+                groups[cols].append({"b_id": cw.contact_id, **cw.contact_changes})
+        table = cast(Table, Contact.__table__)
+        for cols, rows in groups.items():
+            session.connection().execute(
+                update(table).where(table.c.id == bindparam("b_id"))
+                .values({c: bindparam(c) for c in cols}),
+                rows,
             )
 
     def _flush(self, session: Session, writes: _Writes) -> None:
@@ -520,7 +546,14 @@ def _wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _snapshot(c: Contact) -> ContactSnapshot:
+_CONTACT_COLUMNS = (
+    Contact.id, Contact.phone, Contact.email, Contact.name, Contact.first_name,
+    Contact.last_name, Contact.language, Contact.country, Contact.timezone, Contact.tags,
+    Contact.fields, Contact.lead_score, Contact.last_inbound_at, Contact.opted_out_marketing,
+)
+
+
+def _snapshot(c: Any) -> ContactSnapshot:
     return ContactSnapshot(
         id=c.id, phone=c.phone, email=c.email, name=c.name, first_name=c.first_name,
         last_name=c.last_name, language=c.language, country=c.country, timezone=c.timezone,
@@ -533,23 +566,31 @@ _CORE_ATTRIBUTES = ("name", "first_name", "last_name", "email", "language", "cou
                     "timezone")
 
 
-def _merge_contact_update(cw: _ContactWork, ev: ContactUpdated) -> None:
-    """Apply a flow's contact change to the loaded row (flushed with the batch) and to the
-    snapshot later inputs of this batch see."""
-    c, snap = cw.contact_row, cw.snapshot
-    if c is None or snap is None:
+def _merge_contact_update(cw: _ContactWork, ev: ContactUpdated, now: datetime) -> None:
+    """Apply a flow's contact change to the snapshot later inputs of this batch see, and
+    remember the columns to write with the batch."""
+    snap = cw.snapshot
+    if snap is None:
         return
-    tags = [t for t in (c.tags or []) if t not in ev.remove_tags]
+    changes: dict[str, Any] = {}
+    tags = [t for t in snap.tags if t not in ev.remove_tags]
     tags += [t for t in ev.add_tags if t not in tags]
-    fields = dict(c.fields or {})
+    if tags != snap.tags:
+        changes["tags"] = tags
+    fields = dict(snap.fields)
     for key, value in ev.fields.items():
         if key in _CORE_ATTRIBUTES:
-            setattr(c, key, value)
+            changes[key] = value
         else:
             fields[key] = value
-    c.tags, c.fields = tags, fields
+    if fields != snap.fields:
+        changes["fields"] = fields
     if ev.lead_score_delta:
-        c.lead_score = (c.lead_score or 0) + ev.lead_score_delta
+        changes["lead_score"] = snap.lead_score + ev.lead_score_delta
     if ev.opt_out_marketing is not None:
-        c.opted_out_marketing = ev.opt_out_marketing
-    cw.snapshot = _snapshot(c)
+        changes["opted_out_marketing"] = ev.opt_out_marketing
+    if not changes:
+        return
+    cw.snapshot = snap.model_copy(update=changes)
+    cw.contact_changes.update(changes)
+    cw.contact_changes["updated_at"] = now

@@ -69,10 +69,8 @@ class RuntimeRun(Base):
 
     __tablename__ = "runtime_runs"
     __table_args__ = (
-        Index(
-            "ix_runtime_runs_contact_waiting", "contact_id",
-            postgresql_where=text("status = 'waiting'"), sqlite_where=text("status = 'waiting'"),
-        ),
+        # Every run of a contact (waiting ones to resume, ended ones for re-entry rules).
+        Index("ix_runtime_runs_contact", "contact_id"),
         Index("ix_runtime_runs_ws_flow", "workspace_id", "flow_id", "status"),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:37:04.750020
+Create Date: 2026-11-23 09:40:55.269276
 """
 
 from __future__ import annotations
@@ -163,6 +163,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workspaces')),
     sa.UniqueConstraint('slug', name=op.f('uq_workspaces_slug'))
     )
+    op.create_table('ai_intents',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=False),
+    sa.Column('examples', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('keywords', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_ai_intents_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ai_intents')),
+    sa.UniqueConstraint('workspace_id', 'name', name=op.f('uq_ai_intents_workspace_id_name'))
+    )
+    with op.batch_alter_table('ai_intents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ai_intents_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('api_keys',
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('prefix', sa.String(length=16), nullable=False),
@@ -384,6 +401,39 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_sessions')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_web_sessions_token_hash'))
     )
+    op.create_table('ai_decisions',
+    sa.Column('run_id', sa.String(length=64), nullable=True),
+    sa.Column('flow_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('node_id', sa.String(length=64), nullable=False),
+    sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('operation', sa.String(length=32), nullable=False),
+    sa.Column('input', sa.Text(), nullable=False),
+    sa.Column('output', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('result', sa.String(length=64), nullable=True),
+    sa.Column('confidence', sa.Float(), nullable=True),
+    sa.Column('model', sa.String(length=100), nullable=False),
+    sa.Column('model_version', sa.String(length=50), nullable=False),
+    sa.Column('method', sa.String(length=32), nullable=False),
+    sa.Column('fallback_reason', sa.String(length=200), nullable=True),
+    sa.Column('latency_ms', sa.Float(), nullable=False),
+    sa.Column('review_status', sa.String(length=16), nullable=False),
+    sa.Column('corrected_to', sa.String(length=64), nullable=True),
+    sa.Column('reviewed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('reviewed_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_ai_decisions_contact_id_contacts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['flow_id'], ['flows.id'], name=op.f('fk_ai_decisions_flow_id_flows'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['users.id'], name=op.f('fk_ai_decisions_reviewed_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_ai_decisions_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ai_decisions'))
+    )
+    with op.batch_alter_table('ai_decisions', schema=None) as batch_op:
+        batch_op.create_index('ix_ai_decisions_workspace_flow', ['workspace_id', 'flow_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ai_decisions_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('ix_ai_decisions_workspace_review', ['workspace_id', 'review_status'], unique=False)
+
     op.create_table('event_receipts',
     sa.Column('source', sa.String(length=100), nullable=False),
     sa.Column('event_id', sa.String(length=200), nullable=False),
@@ -610,6 +660,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_event_receipts_workspace_id'))
 
     op.drop_table('event_receipts')
+    with op.batch_alter_table('ai_decisions', schema=None) as batch_op:
+        batch_op.drop_index('ix_ai_decisions_workspace_review')
+        batch_op.drop_index(batch_op.f('ix_ai_decisions_workspace_id'))
+        batch_op.drop_index('ix_ai_decisions_workspace_flow')
+
+    op.drop_table('ai_decisions')
     op.drop_table('web_sessions')
     with op.batch_alter_table('segments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_segments_workspace_id'))
@@ -660,6 +716,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_keys_prefix'))
 
     op.drop_table('api_keys')
+    with op.batch_alter_table('ai_intents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ai_intents_workspace_id'))
+
+    op.drop_table('ai_intents')
     op.drop_table('workspaces')
     op.drop_table('users')
     with op.batch_alter_table('runtime_timers', schema=None) as batch_op:

@@ -1,0 +1,47 @@
+"""Starting and killing worker processes for the multi-process tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Workers:
+    def __init__(self, db_url: str, graph_url: str = "", env: dict[str, str] | None = None):
+        self.args = [sys.executable, "-m", "tests.runtime.worker_proc", db_url]
+        if graph_url:
+            self.args.append(graph_url)
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.procs.append(subprocess.Popen(self.args, cwd=ROOT, env=self.env,
+                                               stdout=subprocess.DEVNULL))
+
+    def kill(self, index: int) -> None:
+        """SIGKILL one worker (no chance to clean up) and start a replacement."""
+        proc = self.procs[index]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.procs[index] = subprocess.Popen(self.args, cwd=ROOT, env=self.env,
+                                             stdout=subprocess.DEVNULL)
+
+    def stop(self) -> list[int]:
+        """SIGTERM everyone (graceful) and return the exit codes."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        codes = []
+        for proc in self.procs:
+            try:
+                codes.append(proc.wait(timeout=60))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes.append(proc.wait())
+        return codes
