@@ -17,8 +17,13 @@ def _inputs(cauce: Cauce) -> list[dict[str, Any]]:
 def test_create_normalises_phone_email_and_derives_country_and_timezone(api: TestClient) -> None:
     res = api.post(
         "/api/v1/contacts",
-        json={"phone": "011 15-2233-4455", "email": "Ana@Example.COM", "first_name": "Ana",
-              "last_name": "Pérez", "language": "ES"},
+        json={
+            "phone": "011 15-2233-4455",
+            "email": "Ana@Example.COM",
+            "first_name": "Ana",
+            "last_name": "Pérez",
+            "language": "ES",
+        },
     )
     assert res.status_code == 201, res.text
     body = res.json()
@@ -37,9 +42,10 @@ def test_bad_phone_and_email_are_422_naming_the_field(api: TestClient) -> None:
     res = api.post("/api/v1/contacts", json={"email": "not-an-email"})
     assert res.status_code == 422 and res.json()["error"]["field"] == "email"
     res = api.post("/api/v1/contacts", json={"name": "nobody"})
-    assert res.status_code == 422 and "phone, an email or an external_id" in res.json()["error"][
-        "message"
-    ]
+    assert (
+        res.status_code == 422
+        and "phone, an email or an external_id" in res.json()["error"]["message"]
+    )
 
 
 def test_duplicate_identifier_is_409_and_merge_folds_the_duplicate(api: TestClient) -> None:
@@ -85,17 +91,23 @@ def test_custom_fields_are_typed_and_validated(api: TestClient) -> None:
     ):
         assert api.post("/api/v1/contact-fields", json=body).status_code == 201
     assert api.post("/api/v1/contact-fields", json={"key": "x", "type": "color"}).status_code == 422
-    assert api.post("/api/v1/contact-fields", json={"key": "plan", "type": "text"}).status_code == 409
+    assert (
+        api.post("/api/v1/contact-fields", json={"key": "plan", "type": "text"}).status_code == 409
+    )
     c = api.post(
         "/api/v1/contacts",
-        json={"phone": "+5491122334455",
-              "fields": {"plan": "pro", "seats": "3", "renewal": "2026-05-01", "vip": "si"}},
+        json={
+            "phone": "+5491122334455",
+            "fields": {"plan": "pro", "seats": "3", "renewal": "2026-05-01", "vip": "si"},
+        },
     )
     assert c.status_code == 201, c.text
     assert c.json()["fields"] == {"plan": "pro", "seats": 3, "renewal": "2026-05-01", "vip": True}
     for bad, field in (
-        ({"plan": "gold"}, "fields.plan"), ({"seats": "many"}, "fields.seats"),
-        ({"renewal": "mañana"}, "fields.renewal"), ({"vip": "quizás"}, "fields.vip"),
+        ({"plan": "gold"}, "fields.plan"),
+        ({"seats": "many"}, "fields.seats"),
+        ({"renewal": "mañana"}, "fields.renewal"),
+        ({"vip": "quizás"}, "fields.vip"),
         ({"unknown": 1}, "fields.unknown"),
     ):
         res = api.patch(f"/api/v1/contacts/{c.json()['id']}", json={"fields": bad})
@@ -113,8 +125,10 @@ def test_consent_attribution_first_touch_and_opt_out(api: TestClient) -> None:
         json={
             "phone": "+5491122334455",
             "consent": {"whatsapp": {"status": "opted_in", "source": "checkout"}},
-            "attribution": {"referral": {"source_type": "ad", "source_id": "120210"},
-                            "utm": {"source": "facebook", "campaign": "verano"}},
+            "attribution": {
+                "referral": {"source_type": "ad", "source_id": "120210"},
+                "utm": {"source": "facebook", "campaign": "verano"},
+            },
         },
     ).json()
     assert c["consent"]["whatsapp"]["status"] == "opted_in"
@@ -122,13 +136,18 @@ def test_consent_attribution_first_touch_and_opt_out(api: TestClient) -> None:
     assert c["attribution"]["source"] == "ad" and c["attribution"]["utm"]["source"] == "facebook"
     later = api.patch(
         f"/api/v1/contacts/{c['id']}",
-        json={"attribution": {"utm": {"source": "google"}}, "opted_out_marketing": True,
-              "consent": {"email": {"status": "opted_out"}}},
+        json={
+            "attribution": {"utm": {"source": "google"}},
+            "opted_out_marketing": True,
+            "consent": {"email": {"status": "opted_out"}},
+        },
     ).json()
     assert later["attribution"]["utm"]["source"] == "facebook"  # first touch wins
     assert later["opted_out_marketing"] is True and later["opted_out_marketing_at"]
     assert set(later["consent"]) == {"whatsapp", "email"}
-    bad = api.patch(f"/api/v1/contacts/{c['id']}", json={"consent": {"fax": {"status": "opted_in"}}})
+    bad = api.patch(
+        f"/api/v1/contacts/{c['id']}", json={"consent": {"fax": {"status": "opted_in"}}}
+    )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "consent.fax"
 
 
@@ -144,8 +163,14 @@ def test_tags_emit_events_for_flows(api: TestClient, cauce: Cauce) -> None:
 
 def test_list_is_paginated_and_searchable(api: TestClient) -> None:
     for i in range(5):
-        api.post("/api/v1/contacts", json={"email": f"p{i}@example.com", "name": f"P {i}",
-                                          "tags": ["even"] if i % 2 == 0 else []})
+        api.post(
+            "/api/v1/contacts",
+            json={
+                "email": f"p{i}@example.com",
+                "name": f"P {i}",
+                "tags": ["even"] if i % 2 == 0 else [],
+            },
+        )
     first = api.get("/api/v1/contacts", params={"limit": 2}).json()
     assert len(first["items"]) == 2 and first["next_cursor"]
     seen = [c["email"] for c in first["items"]]

@@ -21,6 +21,7 @@ from typing import IO, Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from cauce.limits import API_PAGE_SIZE_MAX
 from cauce.services.contacts import (
     CHANNELS,
     coerce_field_value,
@@ -445,7 +446,7 @@ def check_export_filter(session: Session, workspace_id: int, segment_id: int | N
 
 def export_csv(
     cauce: Cauce, workspace_id: int, *, segment_id: int | None = None, tag: str | None = None,
-    page_size: int = 2000,
+    page_size: int = API_PAGE_SIZE_MAX,
 ) -> Iterator[str]:
     """CSV text chunks: a header, then contacts in id order, read page by page so memory
     stays flat for any size."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cauce.services.errors import Conflict, Invalid, NotFound
@@ -135,8 +135,7 @@ def delete_pipeline(session: Session, workspace_id: int, pipeline_id: int) -> No
         raise Conflict(
             f"pipeline '{pipeline.name}' has {used} opportunities; delete or move them first"
         )
-    for stage in stages_of(session, pipeline.id):
-        session.delete(stage)
+    session.execute(delete(PipelineStage).where(PipelineStage.pipeline_id == pipeline.id))
     session.delete(pipeline)
 
 
