@@ -219,3 +219,24 @@ def test_activity_for_another_id_is_ignored() -> None:
     first = start(f, MANUAL, ctx(), flow_id=1, flow_version=1)
     other = resume(f, first.state, ActivityResult(activity_id="nope", ok=True), ctx())
     assert other.events == [] and other.state.status is RunStatus.WAITING
+
+
+def test_delivery_reported_during_an_earlier_wait_is_kept_for_the_reply_wait() -> None:
+    from cauce.engine.types import DeliveryStatus
+
+    f = flow(node("tpl", "whatsapp_template", {"name": "hola"}, next="pause", failed=None),
+             node("pause", "delay", {"duration": "1h"}, next="wait"),
+             node("wait", "wait_for_reply", {"timeout": "1d", "message_node": "tpl"},
+                  replied="done", timeout="done"), end())
+    first = start(f, MANUAL, ctx(), flow_id=1, flow_version=1)
+    key = first.state.last_message_key or ""
+    noted = resume(f, first.state, DeliveryStatus(message_key=key, status="delivered", at=T0),
+                   ctx())
+    # Not a move, but an event, so the runtime saves the state that remembers it.
+    assert types(noted.events) == ["delivery_recorded"] and key in noted.state.delivered
+    later = T0 + timedelta(hours=1)
+    timer = noted.state.wait.timer_id  # type: ignore[union-attr]
+    waiting = resume(f, noted.state, TimerFired(timer_id=timer or "", fired_at=later),
+                     ctx(later))
+    wait = waiting.state.wait
+    assert wait is not None and wait.delivered and wait.due_at == later + timedelta(days=1)

@@ -18,6 +18,7 @@ from cauce.engine.activation import Activation, RunFailure
 from cauce.engine.types import (
     ActivityResult,
     Context,
+    DeliveryRecorded,
     DeliveryStatus,
     ErrorOccurred,
     EventIn,
@@ -153,7 +154,10 @@ def resume(flow: FlowDocument, state: RunState, inp: ResumeInput, ctx: Context) 
             _end(act, RunStatus.INTERRUPTED, "stop_on_reply")
         return _done(act)
     if outcome.wait is not None:
-        if wait.timer_id and outcome.wait.timer_id != wait.timer_id:
+        if outcome.wait.timer_id is not None and outcome.wait.timer_id == wait.timer_id:
+            state.wait = outcome.wait  # same timer, new details (e.g. "delivered")
+            return _done(act)
+        if wait.timer_id:
             act.emit(TimerCancelled(timer_id=wait.timer_id))
         _begin_wait(act, outcome.wait)
         return _done(act)
@@ -312,8 +316,10 @@ def _delivery(act: Activation, report: DeliveryStatus) -> bool:
     """Record a delivery report. True when it moved the run (a failed message whose sending
     step has a wired ``failed`` exit); False lets the waiting node see it too."""
     state = act.state
-    if report.status in ("delivered", "read") and report.message_key not in state.delivered:
+    if report.status in ("delivered", "read") and report.message_key not in state.delivered \
+            and report.message_key in state.sent_messages:
         state.delivered.append(report.message_key)
+        act.emit(DeliveryRecorded(message_key=report.message_key, status=report.status))
     if report.status != "failed":
         return False
     sender = act.flow.node(state.sent_messages.get(report.message_key))

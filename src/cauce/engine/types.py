@@ -346,6 +346,15 @@ class ErrorOccurred(_Data):
     message: str
 
 
+class DeliveryRecorded(_Data):
+    """A delivery report the run keeps (reply timeouts count from delivery). Carries no work
+    for the runtime; it exists so the changed state is saved."""
+
+    type: Literal["delivery_recorded"] = "delivery_recorded"
+    message_key: str
+    status: str
+
+
 class RunEnded(_Data):
     type: Literal["run_ended"] = "run_ended"
     status: RunStatus
@@ -356,7 +365,7 @@ Event = Annotated[
     RunStarted | StepEntered | ExitTaken | MessageRequested | NotificationRequested | WaitStarted
     | TimerCancelled | ContactUpdated | OpportunityUpdateRequested | TicketRequested
     | HandoffRequested | HttpRequested | AiRequested | FlowStartRequested
-    | RemoveFromFlowsRequested | GoalReached | ErrorOccurred | RunEnded,
+    | RemoveFromFlowsRequested | GoalReached | ErrorOccurred | DeliveryRecorded | RunEnded,
     Field(discriminator="type"),
 ]
 

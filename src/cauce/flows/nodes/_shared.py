@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -119,9 +120,11 @@ def start_reply_wait(act: Activation, node: Node, *, message_key: str | None,
                      timeout: Duration | None, routes: dict[str, str],
                      count_from: Literal["delivery", "entry"] = "delivery") -> Outcome:
     """Wait for the contact's reply. The timeout counts from the delivery of ``message_key``
-    (the message the reply is to) when there is one and it is not delivered yet."""
+    (the message the reply is to): the timer starts now and moves to delivery + timeout when
+    the delivery report comes. Channels that never report delivery (email, SMS) thus still
+    time out, counted from entry."""
     delivered = message_key is None or count_from == "entry" or act.is_delivered(message_key)
-    due = act.now + timeout.delta if (timeout is not None and delivered) else None
+    due = act.now + timeout.delta if timeout is not None else None
     return Outcome(wait=WaitState(
         kind="reply", node_id=node.id, message_key=message_key, delivered=delivered,
         timeout_seconds=timeout.total_seconds if timeout else None, routes=routes, due_at=due))
@@ -144,14 +147,13 @@ def reply_on_input(act: Activation, node: Node, wait: WaitState, inp: InputT) ->
         if inp.status == "failed":
             # Never delivered: no reply can come and the timeout would never start.
             return Outcome.go("timeout")
-        if not wait.delivered and wait.timeout_seconds is not None:
-            from datetime import timedelta
-
+        if inp.status in ("delivered", "read") and not wait.delivered:
+            if wait.timeout_seconds is None:
+                return Outcome(wait=wait.model_copy(update={"delivered": True}))
+            due = max(inp.at + timedelta(seconds=wait.timeout_seconds), act.now)
             return Outcome(wait=wait.model_copy(update={
-                "delivered": True, "due_at": inp.at + timedelta(seconds=wait.timeout_seconds),
-                "timer_id": None}))
-        if not wait.delivered:
-            return Outcome(wait=wait.model_copy(update={"delivered": True}))
+                "delivered": True, "due_at": due,
+                "timer_id": wait.timer_id if due == wait.due_at else None}))
     return None
 
 
