@@ -117,3 +117,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
 
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """A laptop-sized window: the editor shows palette, canvas and inspector side by side."""
+    return {**browser_context_args, "viewport": {"width": 1600, "height": 1000}}

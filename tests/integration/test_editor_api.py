@@ -69,3 +69,10 @@ def test_exits_rejects_a_body_without_nodes(api: TestClient) -> None:
     answer = api.post("/api/v1/node-types/exits", json={"flow": {}})
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "nodes"
+
+
+def test_flow_schema_offers_triggers_and_settings(api: TestClient) -> None:
+    schema = api.get("/api/v1/flow-schema").json()
+    assert "FlowSettings" in schema["$defs"]
+    assert "InboundMessageTrigger" in schema["$defs"]
+    assert schema["properties"]["nodes"]["type"] == "array"

@@ -6,6 +6,7 @@ import { Shell } from './screens/Shell'
 import { FlowList } from './screens/FlowList'
 import { FlowEditor } from './editor/FlowEditor'
 import { RunView, Runs } from './screens/Runs'
+import { Contacts } from './screens/Contacts'
 import type { Route } from './router'
 
 function Page({ route }: { route: Route }) {
@@ -16,6 +17,8 @@ function Page({ route }: { route: Route }) {
       return <Runs key={`${route.flowId}-${route.contactId}`} flowId={route.flowId} contactId={route.contactId} />
     case 'run':
       return <RunView key={route.id} id={route.id} />
+    case 'contacts':
+      return <Contacts />
     default:
       return <FlowList />
   }

@@ -7,6 +7,7 @@ export type Route =
   | { name: 'flow'; id: number }
   | { name: 'runs'; flowId?: number; contactId?: number }
   | { name: 'run'; id: string }
+  | { name: 'contacts' }
 
 export function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split('?')
@@ -15,6 +16,7 @@ export function parseRoute(hash: string): Route {
   if (flow) return { name: 'flow', id: Number(flow[1]) }
   const run = /^\/runs\/([^/]+)$/.exec(path)
   if (run) return { name: 'run', id: decodeURIComponent(run[1]) }
+  if (path === '/contacts') return { name: 'contacts' }
   if (path === '/runs') {
     const route: Route = { name: 'runs' }
     if (params.get('flow')) route.flowId = Number(params.get('flow'))
@@ -37,6 +39,8 @@ export function href(route: Route): string {
       const q = params.toString()
       return q ? `#/runs?${q}` : '#/runs'
     }
+    case 'contacts':
+      return '#/contacts'
     default:
       return '#/flows'
   }

@@ -11,12 +11,15 @@ export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly field: string | null
+  /** The whole `error` object, for answers that carry more (publish: `problems`). */
+  readonly body: ApiErrorBody & Record<string, unknown>
 
   constructor(status: number, body: ApiErrorBody) {
     super(body.message)
     this.status = status
     this.code = body.code
     this.field = body.field ?? null
+    this.body = body as ApiErrorBody & Record<string, unknown>
   }
 }
 
@@ -40,6 +43,25 @@ export function setCsrfToken(token: string | null): void {
 }
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/** Fetch `/api/v1{path}` as text (exports). */
+export async function apiText(path: string): Promise<string> {
+  const headers: Record<string, string> = {}
+  const key = storedApiKey()
+  if (key) headers.Authorization = `Bearer ${key}`
+  const response = await fetch(`/api/v1${path}`, { headers, credentials: 'same-origin' })
+  const text = await response.text()
+  if (!response.ok) {
+    let body: ApiErrorBody = { code: 'http_' + response.status, message: response.statusText }
+    try {
+      body = (JSON.parse(text) as { error: ApiErrorBody }).error ?? body
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(response.status, body)
+  }
+  return text
+}
 
 /** Call `/api/v1{path}`. Sends the stored API key when there is one, and the session cookie. */
 export async function api<T>(method: Method, path: string, body?: unknown): Promise<T> {
@@ -70,7 +92,7 @@ export async function api<T>(method: Method, path: string, body?: unknown): Prom
     }
   }
   if (!response.ok) {
-    const err = (data as { error?: ApiErrorBody } | null)?.error
+    const err = (data as { error?: ApiErrorBody & Record<string, unknown> } | null)?.error
     throw new ApiError(
       response.status,
       err ?? { code: 'http_' + response.status, message: `${response.status} ${response.statusText}` },

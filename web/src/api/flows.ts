@@ -1,5 +1,5 @@
 /** The flows API (`/api/v1/flows`, see docs/flows.md). */
-import { api } from './client'
+import { api, apiText } from './client'
 import type { FlowDoc, NodeType, Problem } from '../editor/document'
 
 export interface FlowSummary {
@@ -29,12 +29,19 @@ export const createFlow = (document: FlowDoc) => api<FlowDetail>('POST', '/flows
 export const saveDraft = (id: number, document: FlowDoc) =>
   api<FlowDetail>('PUT', `/flows/${id}/draft`, { document })
 export const validateFlow = (id: number) =>
-  api<{ problems: Problem[] }>('POST', `/flows/${id}/validate`)
-export const publishFlow = (id: number) => api<FlowVersion>('POST', `/flows/${id}/publish`, {})
+  api<{ problems: Problem[]; errors: number; warnings: number }>('POST', `/flows/${id}/validate`)
+export const publishFlow = (id: number, note = '') =>
+  api<FlowVersion>('POST', `/flows/${id}/publish`, { note })
+export const getVersion = (id: number, version: number) =>
+  api<FlowVersion & { document: FlowDoc }>('GET', `/flows/${id}/versions/${version}`)
+export const importFlow = (content: string, format: 'json' | 'yaml') =>
+  api<FlowDetail>('POST', '/flows/import', { content, format })
+export const exportFlow = (id: number) => apiText(`/flows/${id}/export?format=json`)
 export const listVersions = (id: number) => api<FlowVersion[]>('GET', `/flows/${id}/versions`)
 export const rollbackFlow = (id: number, version: number) =>
   api<FlowVersion>('POST', `/flows/${id}/rollback`, { version })
 
+export const getFlowSchema = () => api<import('../editor/schema').JsonSchema>('GET', '/flow-schema')
 export const listNodeTypes = () => api<NodeType[]>('GET', '/node-types')
 export const nodeExits = (nodes: unknown[]) =>
   api<{ exits: Record<string, string[]>; invalid: Record<string, string> }>(

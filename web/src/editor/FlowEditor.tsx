@@ -6,9 +6,10 @@ import {
 } from '@xyflow/react'
 import type { Connection, EdgeChange, NodeChange } from '@xyflow/react'
 import {
-  getFlow, listNodeTypes, listVersions, nodeExits, publishFlow, rollbackFlow, saveDraft, validateFlow,
+  getFlow, getFlowSchema, listNodeTypes, listVersions, nodeExits, publishFlow, rollbackFlow, saveDraft, validateFlow,
 } from '../api/flows'
 import type { FlowDetail, FlowVersion } from '../api/flows'
+import { ApiError } from '../api/client'
 import { useErrorText } from '../components'
 import { useI18n } from '../i18n'
 import { href } from '../router'
@@ -20,6 +21,8 @@ import { addNode, applyExits, connect, removeEdges, removeNodes } from './graphO
 import { canRedo, canUndo, commit, createHistory, redo, replace, undo } from './history'
 import type { History } from './history'
 import { Inspector } from './Inspector'
+import { FlowSettings } from './FlowSettings'
+import type { JsonSchema } from './schema'
 import { Palette, NODE_MIME } from './Palette'
 
 /** How long the editor waits after the last change before saving the draft. */
@@ -32,12 +35,12 @@ type SaveState = 'saved' | 'dirty' | 'saving' | 'error'
 export function FlowEditor({ flowId }: { flowId: number }) {
   const { t } = useI18n()
   const errorText = useErrorText()
-  const [loaded, setLoaded] = useState<{ flow: FlowDetail; types: NodeType[] } | null>(null)
+  const [loaded, setLoaded] = useState<{ flow: FlowDetail; types: NodeType[]; flowSchema: JsonSchema } | null>(null)
   const [error, setError] = useState<string | null>(null)
   useEffect(() => {
     let cancelled = false
-    Promise.all([getFlow(flowId), listNodeTypes()]).then(
-      ([flow, types]) => !cancelled && setLoaded({ flow, types }),
+    Promise.all([getFlow(flowId), listNodeTypes(), getFlowSchema()]).then(
+      ([flow, types, flowSchema]) => !cancelled && setLoaded({ flow, types, flowSchema }),
       (err) => !cancelled && setError(t('editor.loadFailed', { message: errorText(err) })),
     )
     return () => {
@@ -49,7 +52,7 @@ export function FlowEditor({ flowId }: { flowId: number }) {
   if (!loaded) return <p aria-busy="true">{t('app.loading')}</p>
   return (
     <ReactFlowProvider>
-      <EditorBody flow={loaded.flow} types={loaded.types} />
+      <EditorBody flow={loaded.flow} types={loaded.types} flowSchema={loaded.flowSchema} />
     </ReactFlowProvider>
   )
 }
@@ -58,7 +61,7 @@ function configSignature(graph: FlowGraph): string {
   return JSON.stringify(graph.nodes.map((n) => [n.id, n.data.node.type, n.data.node.config]))
 }
 
-function EditorBody({ flow, types }: { flow: FlowDetail; types: NodeType[] }) {
+function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: NodeType[]; flowSchema: JsonSchema }) {
   const { t } = useI18n()
   const errorText = useErrorText()
   const { screenToFlowPosition, setCenter } = useReactFlow()
@@ -72,6 +75,8 @@ function EditorBody({ flow, types }: { flow: FlowDetail; types: NodeType[] }) {
   const [publishedVersion, setPublishedVersion] = useState(flow.published_version)
   const [versions, setVersions] = useState<FlowVersion[]>([])
   const canvasRef = useRef<HTMLDivElement>(null)
+  // Fit a loaded flow into view; an empty one starts at 100 % so dropped nodes keep their size.
+  const [initiallyFilled] = useState(() => flow.draft.nodes.length > 0)
   const typeIndex = useMemo(() => Object.fromEntries(types.map((x) => [x.type, x])), [types])
 
   const edit = useCallback((change: (g: FlowGraph) => FlowGraph, key: string | null = null) => {
@@ -240,6 +245,8 @@ function EditorBody({ flow, types }: { flow: FlowDetail; types: NodeType[] }) {
       setMessage({ kind: 'notice', text: t('editor.published', { version: version.number }) })
       setVersions(await listVersions(flow.id))
     } catch (err) {
+      // The server lists every problem when it refuses: show them on the nodes too.
+      if (err instanceof ApiError && Array.isArray(err.body.problems)) setProblems(err.body.problems as Problem[])
       setMessage({ kind: 'error', text: t('editor.publishFailed', { message: errorText(err) }) })
     }
   }
@@ -323,7 +330,8 @@ function EditorBody({ flow, types }: { flow: FlowDetail; types: NodeType[] }) {
         <CanvasContext.Provider value={canvasInfo}>
           <ReactFlow nodes={rfNodes} edges={rfEdges} nodeTypes={nodeTypes}
             onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
-            fitView minZoom={0.1} deleteKeyCode={['Delete', 'Backspace']}
+            fitView={initiallyFilled} fitViewOptions={{ maxZoom: 1 }}
+            defaultViewport={{ x: 0, y: 0, zoom: 1 }} minZoom={0.1} deleteKeyCode={['Delete', 'Backspace']}
             proOptions={{ hideAttribution: true }}>
             <Background />
             <Controls />
@@ -341,7 +349,11 @@ function EditorBody({ flow, types }: { flow: FlowDetail; types: NodeType[] }) {
               edit((g) => removeNodes(g, [id]))
             }} />
         ) : (
-          <p className="muted">{t('editor.selectNode')}</p>
+          <>
+            <p className="muted">{t('editor.selectNode')}</p>
+            <FlowSettings graph={graph} flowSchema={flowSchema} edit={edit}
+              problems={problems.filter((p) => !p.node_id)} />
+          </>
         )}
         <section aria-labelledby="problems-title">
           <h2 id="problems-title">{t('editor.problems')}</h2>

@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from 'react'
 import { useI18n } from '../i18n'
-import { classify, emptyValue, resolve } from './schema'
+import { classify, durationText, emptyValue, resolve } from './schema'
 import type { JsonSchema } from './schema'
 
 type Obj = Record<string, unknown>
@@ -104,6 +104,16 @@ function Field({ name, schema, root, required, value, onChange, path, problems }
         </label>
       )
     }
+    case 'duration':
+      return (
+        <label htmlFor={id}>
+          {label}
+          <input id={id} type="text" value={durationText(value)} placeholder="7d, 2h, 1h30m"
+            aria-invalid={hasProblems || undefined} aria-describedby={describedBy}
+            onChange={(e) => onChange(e.target.value === '' ? clear : e.target.value)} />
+          <Problems path={path} problems={problems} id={errId} />
+        </label>
+      )
     case 'number':
       return (
         <label htmlFor={id}>

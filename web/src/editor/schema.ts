@@ -50,6 +50,7 @@ export function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
 
 export type FieldKind =
   | { kind: 'string'; multiline: boolean }
+  | { kind: 'duration' }
   | { kind: 'number'; integer: boolean }
   | { kind: 'boolean' }
   | { kind: 'enum'; options: unknown[] }
@@ -68,11 +69,13 @@ export function classify(
   name = '',
 ): { field: FieldKind; nullable: boolean } {
   const s = resolve(schema, root)
+  if (isDuration(s)) return { field: { kind: 'duration' }, nullable: false }
   const variants = s.anyOf ?? s.oneOf
   if (variants) {
     const nonNull = variants.map((v) => resolve(v, root)).filter((v) => v.type !== 'null')
     const nullable = nonNull.length < variants.length
     if (nonNull.length === 1) return { field: classify(nonNull[0], root, name).field, nullable }
+    if (nonNull.some(isDuration)) return { field: { kind: 'duration' }, nullable }
     // Several shapes (a duration as "7d" or {days: 7}): the short text form, when offered,
     // is what a person types; anything else is edited as JSON.
     if (nonNull.some((v) => v.type === 'string')) {
@@ -141,4 +144,30 @@ export function emptyValue(schema: JsonSchema, root: JsonSchema): unknown {
     default:
       return null
   }
+}
+
+/** `cauce.flows.common.Duration`: accepted as text (`7d`, `1h30m`) or as an object. */
+export function isDuration(s: JsonSchema): boolean {
+  return s.title === 'Duration' && Boolean(s.properties?.days && s.properties?.seconds)
+}
+
+const UNITS: [string, number][] = [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]]
+
+/** A duration value as the short text a person types: `{days: 7}` → `7d`, 5400 → `1h30m`. */
+export function durationText(value: unknown): string {
+  if (typeof value === 'string') return value
+  let seconds = 0
+  if (typeof value === 'number') seconds = value
+  else if (value && typeof value === 'object') {
+    const v = value as Record<string, number>
+    seconds = (v.days ?? 0) * 86400 + (v.hours ?? 0) * 3600 + (v.minutes ?? 0) * 60 + (v.seconds ?? 0)
+  } else return ''
+  if (seconds === 0) return '0s'
+  let out = ''
+  for (const [unit, size] of UNITS) {
+    const n = Math.floor(seconds / size)
+    if (n) out += `${n}${unit}`
+    seconds -= n * size
+  }
+  return out
 }

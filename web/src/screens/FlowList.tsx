@@ -1,8 +1,7 @@
 import { useCallback, useEffect, useId, useState } from 'react'
 import type { ChangeEvent, FormEvent } from 'react'
-import { createFlow, emptyFlow, getFlow, listFlows } from '../api/flows'
+import { createFlow, emptyFlow, exportFlow, importFlow, listFlows } from '../api/flows'
 import type { FlowSummary } from '../api/flows'
-import type { FlowDoc } from '../editor/document'
 import { useI18n } from '../i18n'
 import { useErrorText } from '../components'
 import { href, navigate } from '../router'
@@ -29,10 +28,10 @@ export function FlowList() {
     void load()
   }, [])
 
-  async function create(doc: FlowDoc) {
+  async function create(make: () => Promise<{ id: number }>) {
     setBusy(true)
     try {
-      const flow = await createFlow(doc)
+      const flow = await make()
       navigate({ name: 'flow', id: flow.id })
     } catch (err) {
       setError(t('flows.createFailed', { message: errorText(err) }))
@@ -43,24 +42,21 @@ export function FlowList() {
 
   function onCreate(e: FormEvent) {
     e.preventDefault()
-    if (name.trim()) void create(emptyFlow(name.trim()))
+    if (name.trim()) void create(() => createFlow(emptyFlow(name.trim())))
   }
 
   async function onImport(e: ChangeEvent<HTMLInputElement>) {
     const file = e.target.files?.[0]
     e.target.value = ''
     if (!file) return
-    try {
-      await create(JSON.parse(await file.text()) as FlowDoc)
-    } catch (err) {
-      setError(t('flows.createFailed', { message: errorText(err) }))
-    }
+    const text = await file.text()
+    const format = /\.ya?ml$/i.test(file.name) ? 'yaml' : 'json'
+    await create(() => importFlow(text, format))
   }
 
   async function onExport(flow: FlowSummary) {
     try {
-      const detail = await getFlow(flow.id)
-      const blob = new Blob([JSON.stringify(detail.draft, null, 2)], { type: 'application/json' })
+      const blob = new Blob([await exportFlow(flow.id)], { type: 'application/json' })
       const link = document.createElement('a')
       link.href = URL.createObjectURL(blob)
       link.download = `${flow.name.replace(/[^\w-]+/g, '_') || 'flow'}.json`
@@ -88,7 +84,7 @@ export function FlowList() {
         </form>
         <label className="button" htmlFor={importId}>
           {t('flows.import')}
-          <input id={importId} type="file" accept="application/json,.json" className="sr-only"
+          <input id={importId} type="file" accept="application/json,.json,.yaml,.yml" className="sr-only"
             aria-label={t('flows.importFile')} onChange={(e) => void onImport(e)} />
         </label>
       </div>

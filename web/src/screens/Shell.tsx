@@ -16,6 +16,8 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
       current: route.name === 'flows' || route.name === 'flow' },
     { label: t('shell.runs'), to: { name: 'runs' } as Route, api: '/api/v1/runs',
       current: route.name === 'runs' || route.name === 'run' },
+    { label: t('shell.contacts'), to: { name: 'contacts' } as Route, api: '/api/v1/contacts',
+      current: route.name === 'contacts' },
   ].filter((s) => state.caps.has('GET', s.api))
   return (
     <div className="shell">

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from cauce.api.deps import PrincipalDep
 from cauce.api.errors import ERROR_RESPONSES
 from cauce.flows.catalog import node_types
-from cauce.flows.document import FlowDocument
+from cauce.flows.document import FlowDocument, flow_json_schema
 from cauce.flows.nodes.base import Node
 from cauce.flows.registry import NODE_TYPES, AnyNode
 from cauce.limits import MAX_NODES_PER_FLOW
@@ -68,6 +68,13 @@ def list_node_types(principal: PrincipalDep) -> list[NodeTypePublic]:
     """Every node type the editor's palette offers: its config schema, exits and an example
     node (a new node starts as a copy of it)."""
     return list(_catalog())
+
+
+@router.get("/flow-schema", operation_id="get_flow_schema")
+def get_flow_schema(principal: PrincipalDep) -> dict[str, Any]:
+    """The JSON Schema of flow documents; the editor builds its trigger and settings forms
+    from it (``$defs``: one ``*Trigger`` per trigger type, ``FlowSettings``)."""
+    return flow_json_schema()
 
 
 class ExitsRequest(BaseModel):
