@@ -64,7 +64,7 @@ def test_timeout_falls_back_to_the_offline_model_in_bounded_time(encoder: Encode
 def test_server_errors_are_retried_then_fall_back(encoder: Encoder) -> None:
     with fake_llm([Reply(status=503)]) as server:
         service = AiService(llm=_config(server.url, max_retries=2), encoder=encoder)
-        decision = service.run("classify_intent", "quiero cancelar el pedido", {})
+        decision = service.run("classify_intent", "quiero cancelar el pedido de ayer", {})
     assert len(server.requests) == 3
     assert decision.fallback_reason == "HTTP 503"
     assert decision.output["intent"] == "cancel" and decision.method == "embedding"

@@ -29,8 +29,9 @@ DEFAULT_THRESHOLD = 0.45
 MIN_SIMILARITY = 0.30
 TOP_K = 3
 # Softmax temperature over similarities: USE cosines for paraphrases sit around 0.5-0.8, so
-# a 0.05 gap between two intents should already be a clear preference.
-TEMPERATURE = 0.04
+# a 0.05 gap between two intents should already be a clear preference. 0.03 and the default
+# threshold were chosen on the train half of bench/ai/intents.jsonl (see docs/ai.md).
+TEMPERATURE = 0.03
 _INDEX_CACHE = 64
 
 
@@ -38,6 +39,7 @@ _INDEX_CACHE = 64
 class _Index:
     names: list[str]
     matrices: list[Vector]  # one (n_examples, 512) matrix per intent
+    exact: dict[str, str]  # folded example -> intent, for examples of exactly one intent
 
 
 # Example embeddings per intent set, shared by every classifier in the process: the built-in
@@ -81,6 +83,14 @@ class IntentClassifier:
         if not text.strip():
             return self._unsure(intents, threshold, encoder)
         index = self._index(intents, encoder)
+        known = index.exact.get(normalized_key(text))
+        if known is not None:
+            # A message that IS an example (typically an agent's correction) routes there.
+            return IntentResult(
+                intent=known, confidence=1.0, ranking=[IntentScore(intent=known, score=1.0)],
+                unsure=False, threshold=threshold, method="example", model=encoder.name,
+                model_version=encoder.version, matched=text,
+            )
         query = encoder.encode([text])[0]
         scores = np.array(
             [_top_k_mean(matrix @ query) for matrix in index.matrices], dtype=np.float64
@@ -126,14 +136,18 @@ class IntentClassifier:
                 return cached
         names: list[str] = []
         matrices: list[Vector] = []
+        owners: dict[str, set[str]] = {}
         for intent in intents.intents:
+            for example in intent.examples:
+                owners.setdefault(normalized_key(example), set()).add(intent.name)
             # An intent with no examples is still reachable through its name and keywords.
             anchors = intent.examples + intent.keywords or [
                 intent.description or intent.label or intent.name.replace("_", " ")
             ]
             names.append(intent.name)
             matrices.append(encoder.encode(anchors))
-        index = _Index(names=names, matrices=matrices)
+        exact = {key: next(iter(o)) for key, o in owners.items() if key and len(o) == 1}
+        index = _Index(names=names, matrices=matrices, exact=exact)
         with _indexes_lock:
             _indexes[key] = index
             while len(_indexes) > _INDEX_CACHE:

@@ -91,10 +91,10 @@ class IntentResult(_Data):
     ranking: list[IntentScore]
     unsure: bool
     threshold: float
-    method: Literal["embedding", "keyword", "llm"]
+    method: Literal["embedding", "example", "keyword", "llm"]
     model: str
     model_version: str = ""
-    matched: str | None = None  # the keyword phrase that decided, for keyword results
+    matched: str | None = None  # the keyword phrase or example that decided
 
     @property
     def exit(self) -> str:

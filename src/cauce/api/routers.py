@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cauce.api.routes import (
+    ai,
     apikeys,
     audit,
     channels,
@@ -38,4 +39,5 @@ API_V1_ROUTERS: list[APIRouter] = [
     events.router, users.router, session.router, audit.router,
     runs.router, sim_clock.router, flows.router,
     channels.router, templates.router, simulator.router,
+    ai.router,
 ]

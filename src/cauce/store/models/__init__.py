@@ -4,6 +4,7 @@ Each area keeps its models in its own module; add the import below when you add 
 """
 
 from cauce.store.base import Base
+from cauce.store.models.ai import AiDecisionLog, AiIntent
 from cauce.store.models.channels import Channel, WhatsAppTemplate
 from cauce.store.models.contacts import Contact, ContactField
 from cauce.store.models.core import ApiKey, AuditEntry, Membership, User, Workspace
@@ -34,6 +35,8 @@ from cauce.store.models.runtime import (
 )
 
 __all__ = [
+    "AiDecisionLog",
+    "AiIntent",
     "ApiKey",
     "AuditEntry",
     "Base",
