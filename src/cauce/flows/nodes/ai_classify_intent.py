@@ -58,6 +58,7 @@ class Intent(Strict):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     description: str = ""
     examples: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)  # phrases that decide without the model
 
 
 class ClassifyIntentConfig(AiConfig):
@@ -97,7 +98,8 @@ class AiClassifyIntent(Node):
             return None
         intent = result.data.get("intent")
         confidence = result.data.get("confidence", 0)
-        sure = isinstance(confidence, int | float) and confidence >= self.config.threshold
+        sure = (isinstance(confidence, int | float) and confidence >= self.config.threshold
+                and result.data.get("unsure") is not True)
         if result.ok and sure and intent in self.exit_names():
             return Outcome.go(str(intent))
         return Outcome.go("unsure")
