@@ -10,6 +10,7 @@ unsubscribe_mailto.
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import socket
 import ssl
@@ -73,7 +74,10 @@ def build_email(message: OutboundMessage, config: dict[str, Any]) -> EmailMessag
     msg["From"] = formataddr((str(config.get("from_name") or ""), sender))
     msg["To"] = message.to
     domain = sender.rsplit("@", 1)[1]
-    msg["Message-ID"] = make_msgid(idstring=message.key.replace("@", "-")[:64], domain=domain)
+    # Our key goes into the Message-ID (bounces quote it); only dot-atom characters are legal.
+    safe_key = re.sub(r"[^A-Za-z0-9.-]", "-", message.key)[:64]
+    message_id = make_msgid(idstring=safe_key, domain=domain)
+    msg["Message-ID"] = message_id
     msg["X-Cauce-Key"] = message.key
     targets = []
     if mailto:
@@ -154,7 +158,7 @@ class EmailAdapter:
         if refused:
             code, text = next(iter(refused.values()))
             return _smtp_code_result(code, text, message.to)
-        return SendResult.sent(str(mime["Message-ID"]))
+        return SendResult.sent(str(mime["Message-ID"]).strip())
 
 
 def _decode(value: bytes | str) -> str:

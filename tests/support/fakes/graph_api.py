@@ -56,6 +56,7 @@ class FakeGraphApi(FakeServer):
         self.templates: list[dict[str, Any]] = []
         self.media: dict[str, tuple[bytes, str]] = {}
         self.retry_after: str | None = None
+        self.template_page_size = 2
 
     # ---- configuration ----------------------------------------------------------------------
 
@@ -125,7 +126,8 @@ class FakeGraphApi(FakeServer):
 
     def _templates(self, request: Recorded) -> Reply:
         after = int(request.query.get("after", ["0"])[0])
-        limit = int(request.query.get("limit", ["2"])[0])
+        # Meta pages long lists; a small page size here makes the client follow paging.next.
+        limit = min(int(request.query.get("limit", ["25"])[0]), self.template_page_size)
         page = self.templates[after:after + limit]
         body: dict[str, Any] = {"data": page, "paging": {"cursors": {}}}
         if after + limit < len(self.templates):
