@@ -11,6 +11,9 @@ MAX_TEMPLATE_OUTPUT = 16_384
 MAX_TEMPLATE_LOOP_ITERATIONS = 1000
 MAX_RANDOM_SPLIT_PATHS = 5
 MAX_CONDITION_BRANCHES = 20
+MAX_USER_REGEX_LENGTH = 200
+MAX_REGEX_SUBJECT = 2000
+"""Characters of a message a user regex (trigger) is matched against: bounds backtracking."""
 BUSINESS_TIME_MAX_SCAN_DAYS = 400
 """Calendar days a business-time wait looks ahead for an allowed instant before it gives up
 (more than a year, so every weekday and every yearly holiday is seen at least once)."""

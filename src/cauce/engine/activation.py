@@ -42,12 +42,24 @@ class RunFailure(Exception):
         self.reason = reason
 
 
+def copy_state(state: RunState) -> RunState:
+    """A copy of ``state`` the engine may change without touching the caller's object.
+
+    Steps replace values (never mutate nested ones), so copying the containers is enough.
+    """
+    return state.model_copy(update={
+        "results": dict(state.results), "split_paths": dict(state.split_paths),
+        "sent_messages": dict(state.sent_messages), "delivered": list(state.delivered)})
+
+
 class Activation:
     def __init__(self, flow: FlowDocument, state: RunState, ctx: Context) -> None:
         self.flow = flow
         self.state = state
         self.ctx = ctx
-        self.contact = ctx.contact.model_copy(deep=True)
+        # Shallow copies of exactly what steps mutate: a deep copy was most of an activation.
+        self.contact = ctx.contact.model_copy(update={"fields": dict(ctx.contact.fields),
+                                                       "tags": list(ctx.contact.tags)})
         self.events: list[Any] = []
         self.last_error: str | None = None
 

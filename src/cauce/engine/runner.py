@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from cauce.engine.activation import Activation, RunFailure
+from cauce.engine.activation import Activation, RunFailure, copy_state
 from cauce.engine.types import (
     ActivityResult,
     Context,
@@ -119,7 +119,7 @@ def resume(flow: FlowDocument, state: RunState, inp: ResumeInput, ctx: Context) 
         return Step(state=state, events=[])
     if isinstance(inp, TimerFired) and inp.timer_id != state.wait.timer_id:
         return Step(state=state, events=[])  # stale timer: the run moved on
-    state = state.model_copy(deep=True)
+    state = copy_state(state)
     act = Activation(flow, state, ctx)
     wait = state.wait
     assert wait is not None
@@ -174,7 +174,7 @@ def interrupt(state: RunState, ctx: Context, reason: str) -> Step:
     cancels its timer and ends it ``interrupted``. A finished run is left as it is."""
     if state.status not in (RunStatus.WAITING, RunStatus.ACTIVE):
         return Step(state=state, events=[])
-    state = state.model_copy(deep=True)
+    state = copy_state(state)
     events: list[Any] = []
     if state.wait is not None and state.wait.timer_id:
         events.append(TimerCancelled(timer_id=state.wait.timer_id))

@@ -17,9 +17,11 @@ from liquid import Environment, StrictDefaultUndefined
 from liquid.exceptions import LiquidError
 
 from cauce.flows.common import Condition, Rule
-from cauce.limits import MAX_TEMPLATE_LOOP_ITERATIONS, MAX_TEMPLATE_OUTPUT
-
-_MAX_REGEX = 200
+from cauce.limits import (
+    MAX_TEMPLATE_LOOP_ITERATIONS,
+    MAX_TEMPLATE_OUTPUT,
+    MAX_USER_REGEX_LENGTH,
+)
 
 
 class _SandboxedEnvironment(Environment):
@@ -177,8 +179,8 @@ def _rule(rule: Rule, data: Mapping[str, Any]) -> bool:
 
 def regex_error(pattern: str) -> str | None:
     """Why a user regex is refused (too long or does not compile), or None."""
-    if len(pattern) > _MAX_REGEX:
-        return f"regex longer than {_MAX_REGEX} characters"
+    if len(pattern) > MAX_USER_REGEX_LENGTH:
+        return f"regex longer than {MAX_USER_REGEX_LENGTH} characters"
     try:
         re.compile(pattern)
     except re.error as exc:

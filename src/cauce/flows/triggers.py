@@ -28,6 +28,7 @@ from pydantic import Field
 from cauce.engine.types import ContactSnapshot, EventIn, ManualStart, MessageIn
 from cauce.flows.common import Condition, Duration, Problem, Strict
 from cauce.flows.templates import TemplateError, evaluate, regex_error
+from cauce.limits import MAX_REGEX_SUBJECT
 
 InputLike = Any  # one of the engine input models
 
@@ -74,7 +75,8 @@ class InboundMessageTrigger(_Trigger):
         if self.match == "phrase":
             return bool(self.phrase) and _fold(self.phrase) in text
         if self.match == "regex":
-            return regex_error(self.regex) is None and re.search(self.regex, inp.text,
+            subject = inp.text[:MAX_REGEX_SUBJECT]
+            return regex_error(self.regex) is None and re.search(self.regex, subject,
                                                                   re.IGNORECASE) is not None
         return True
 
