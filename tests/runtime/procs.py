@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,19 +19,26 @@ class Workers:
             self.args.append(graph_url)
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.started: list[float] = []
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL)
 
     def start(self, n: int = 1) -> None:
         for _ in range(n):
-            self.procs.append(subprocess.Popen(self.args, cwd=ROOT, env=self.env,
-                                               stdout=subprocess.DEVNULL))
+            self.procs.append(self._spawn())
+            self.started.append(time.monotonic())
+
+    def age(self, index: int) -> float:
+        return time.monotonic() - self.started[index]
 
     def kill(self, index: int) -> None:
         """SIGKILL one worker (no chance to clean up) and start a replacement."""
         proc = self.procs[index]
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        self.procs[index] = subprocess.Popen(self.args, cwd=ROOT, env=self.env,
-                                             stdout=subprocess.DEVNULL)
+        self.procs[index] = self._spawn()
+        self.started[index] = time.monotonic()
 
     def stop(self) -> list[int]:
         """SIGTERM everyone (graceful) and return the exit codes."""
