@@ -56,6 +56,7 @@ def _register() -> None:
     from cauce.cli import apikeys, db, server  # noqa: F401
     from cauce.cli import sim, worker  # noqa: F401
     from cauce.cli import flows  # noqa: F401
+    from cauce.cli import channels  # noqa: F401
 
 
 def main() -> None:
