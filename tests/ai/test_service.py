@@ -104,6 +104,16 @@ def test_workspace_library_intents_are_usable_by_name(encoder: Encoder) -> None:
         ("summarize", {"language": "pt"}, "language"),
         ("classify_intent", {"threshold": "high"}, "threshold"),
         ("translate", {}, "operation"),
+        ("extract", {"fields": 5}, "fields"),
+        ("extract", {"fields": [5]}, "fields"),
+        ("extract", {"default_region": "Argentina"}, "default_region"),
+        ("summarize", {"transcript": 5}, "transcript"),
+        ("summarize", {"transcript": [["contact"]]}, "transcript"),
+        ("summarize", {"transcript": [{"role": "contact"}]}, "transcript"),
+        ("classify_intent", {"intents": [123]}, "intents[0]"),
+        ("classify_intent", {"rules": "x"}, "rules"),
+        ("classify_intent", {"intents": ["price"], "rules": [{"intent": "price"}]},
+         "rules[0].phrases"),
     ],
 )
 def test_bad_config_is_an_error_naming_the_field(

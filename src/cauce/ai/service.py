@@ -305,15 +305,19 @@ class AiService:
             model, version, method = result.model, result.model_version, result.method
             payload = {**result.model_dump(mode="json"), "exit": result.exit}
         elif operation == "extract":
+            raw_fields = config.get("fields") or list(BUILTIN_FIELDS)
+            if not isinstance(raw_fields, list):
+                raise AiConfigError("fields", "must be a list of field names or field objects")
             fields = [
                 _parse(FieldSpec, f, f"fields[{i}]") if isinstance(f, dict) else str(f)
-                for i, f in enumerate(config.get("fields") or BUILTIN_FIELDS)
+                for i, f in enumerate(raw_fields)
             ]
             today = _parse_date(config.get("today"))
+            region = str(config.get("default_region") or "AR").upper()
+            if not (len(region) == 2 and region.isalpha()):
+                raise AiConfigError("default_region", "must be a two-letter country code (AR)")
             try:
-                extracted, fallback = self.extract(
-                    text, fields, str(config.get("default_region") or "AR"), today, use_llm
-                )
+                extracted, fallback = self.extract(text, fields, region, today, use_llm)
             except ValueError as exc:
                 raise AiConfigError("fields", str(exc)) from None
             output, confidence = extracted, None
@@ -333,7 +337,13 @@ class AiService:
             language = config.get("language", "es")
             if language not in ("es", "en"):
                 raise AiConfigError("language", "must be 'es' or 'en'")
-            summary, fallback = self.summarize(config.get("transcript") or text, language, use_llm)
+            try:
+                transcript = parse_transcript(config.get("transcript") or text)
+            except (TypeError, ValueError):
+                raise AiConfigError(
+                    "transcript", "must be text or a list of {role, text} turns"
+                ) from None
+            summary, fallback = self.summarize(transcript, language, use_llm)
             output, confidence = summary, None
             model, method = summary.model, summary.method
             payload = {**summary.model_dump(mode="json"), "summary": summary.text}

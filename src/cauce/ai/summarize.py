@@ -47,6 +47,8 @@ def parse_transcript(transcript: Transcript) -> list[Turn]:
             elif line.strip():
                 turns.append(Turn(role="contact", text=line.strip()))
         return turns
+    if not isinstance(transcript, list | tuple):
+        raise TypeError("a transcript is text or a list of turns")
     parsed: list[Turn] = []
     for item in transcript:
         if isinstance(item, Turn):
@@ -55,9 +57,11 @@ def parse_transcript(transcript: Transcript) -> list[Turn]:
             if "text" not in item:
                 raise ValueError("each transcript turn needs a 'text'")
             parsed.append(Turn(role=str(item.get("role", "contact")), text=str(item["text"])))
-        else:
+        elif isinstance(item, list | tuple) and len(item) == 2:
             role, text = item
             parsed.append(Turn(role=str(role), text=str(text)))
+        else:
+            raise ValueError("each transcript turn needs a role and a text")
     return parsed
 
 
