@@ -1,0 +1,122 @@
+"""End to end from a flow: the real engine and runtime send an email through aiosmtpd and an
+SMS through a fake Twilio, using channels configured through the API; the SMS delivery report
+comes back through the signed Twilio webhook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from cauce.channels.sms_twilio import twilio_signature
+from cauce.engine.types import EventIn
+from cauce.runtime.delivery import Delivery
+from cauce.runtime.engine_port import default_engine
+from cauce.runtime.handlers import MessageHandler
+from cauce.runtime.ingest import submit_input
+from cauce.runtime.processor import Processor
+from cauce.services.container import Cauce
+from cauce.store.models import Contact, Flow, FlowVersion, OutboxItem
+from tests.channels.test_email import Inbox, _port
+from tests.support.fakes.twilio import FakeTwilio
+
+FLOW: dict[str, Any] = {
+    "format": 1,
+    "metadata": {"name": "Confirmación de turno", "language": "es"},
+    "triggers": [{"type": "business_event", "event": "turno.creado"}],
+    "settings": {},
+    "nodes": [
+        {"id": "mail", "type": "email",
+         "config": {"subject": "Tu turno, {{ contact.first_name }}",
+                    "text": "Te esperamos el lunes.", "html": "<p>Te esperamos el lunes.</p>"},
+         "exits": {"next": "sms", "failed": "sms"}},
+        {"id": "sms", "type": "sms", "config": {"text": "Turno confirmado: lunes 10:00"},
+         "exits": {"next": None, "failed": None}},
+    ],
+}
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), _port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def _drain(p: Processor) -> None:
+    while p.process_batch():
+        pass
+
+
+def test_email_and_sms_from_a_flow(api: TestClient, cauce: Cauce, smtp: tuple[Inbox, int],
+                                   twilio: FakeTwilio) -> None:
+    inbox, port = smtp
+    for body in (
+        {"kind": "email", "name": "Mail", "config": {
+            "host": "127.0.0.1", "port": port, "security": "none",
+            "from_address": "turnos@clinica.example",
+            "unsubscribe_url": "https://clinica.example/baja?e={to}"}},
+        {"kind": "sms_twilio", "name": "SMS", "config": {
+            "account_sid": twilio.account_sid, "from_number": "+15005550006",
+            "api_base_url": twilio.url}, "secrets": {"auth_token": twilio.auth_token}},
+    ):
+        assert api.post("/api/v1/channels", json=body).status_code == 201
+    contact = api.post("/api/v1/contacts", json={
+        "phone": "+5491122334455", "email": "ana@example.com", "first_name": "Ana"}).json()
+    now = cauce.clock.now()
+    with cauce.transaction() as s:
+        flow = Flow(workspace_id=1, name="turnos", draft=FLOW, published_version=1,
+                    created_at=now, updated_at=now)
+        s.add(flow)
+        s.flush()
+        s.add(FlowVersion(workspace_id=1, flow_id=flow.id, number=1, document=FLOW,
+                          published_at=now))
+        submit_input(s, workspace_id=1, contact_id=contact["id"],
+                     input=EventIn(name="turno.creado", occurred_at=now))
+    processor = Processor(cauce, default_engine())
+    _drain(processor)
+    delivery = Delivery(cauce, handlers={"message_requested": MessageHandler()})
+    sent = 0
+    for _ in range(5):  # the SMS is requested only after the email step finished
+        sent += delivery.deliver_batch()
+        _drain(processor)
+    delivery.close()
+    with cauce.transaction() as s:
+        debug = [(i.kind, i.status, i.last_error, i.payload) for i in
+                 s.scalars(select(OutboxItem).order_by(OutboxItem.id))]
+    assert sent == 2, debug
+    assert len(inbox.received) == 1, debug
+    ((envelope, mime),) = inbox.received
+    assert envelope.rcpt_tos == ["ana@example.com"] and mime["Subject"] == "Tu turno, Ana"
+    assert "clinica.example/baja?e=ana%40example.com" in str(mime["List-Unsubscribe"])
+    (sms,) = twilio.messages()
+    assert sms["To"] == "+5491122334455" and sms["Body"] == "Turno confirmado: lunes 10:00"
+    with cauce.transaction() as s:
+        items = list(s.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+        assert [i.status for i in items] == ["done", "done"]
+        assert items[1].provider_id and items[1].provider_id.startswith("SM")
+        sms_key = items[1].key
+        # Delivery records outcomes in its outbox; the transcript needs the messages table.
+        from cauce.services.messages import record_outbound
+
+        record_outbound(s, workspace_id=1, contact_id=contact["id"], channel_kind="sms_twilio",
+                        key=sms_key, kind="sms", content={"text": sms["Body"]}, now=now,
+                        provider_id=items[1].provider_id, status="sent")
+        assert s.get(Contact, contact["id"]) is not None
+    form = {"AccountSid": twilio.account_sid, "MessageSid": str(items[1].provider_id),
+            "MessageStatus": "delivered", "From": "+15005550006", "To": "+5491122334455"}
+    url = "http://testserver/webhooks/sms/twilio"
+    response = api.post("/webhooks/sms/twilio", data=form, headers={
+        "X-Twilio-Signature": twilio_signature(twilio.auth_token, url, form)})
+    assert response.status_code == 200
+    from tests.channels.support import inputs
+
+    delivered = [i for i in inputs(cauce) if i.kind == "delivery"]
+    assert delivered and delivered[-1].payload["message_key"] == sms_key
+    assert delivered[-1].payload["status"] == "delivered"
