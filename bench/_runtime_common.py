@@ -1,0 +1,56 @@
+"""Shared set-up for the runtime benchmarks: a fresh database (SQLite file or a PostgreSQL
+schema of its own), a workspace, contacts and a published flow of the runtime's test engine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.databases import PostgresSchema, SqliteTemplate  # noqa: E402
+
+from cauce.clock import RealClock  # noqa: E402
+from cauce.services.container import Cauce  # noqa: E402
+from cauce.settings import load_settings  # noqa: E402
+
+T0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+class Db:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.tmp = Path(tempfile.mkdtemp(prefix="cauce-bench-"))
+        self.schema: PostgresSchema | None = None
+        if kind == "postgres":
+            self.schema = PostgresSchema()
+            self.url = self.schema.url
+        else:
+            self.url = SqliteTemplate(self.tmp).fresh_url(self.tmp)
+        settings = load_settings(database_url=self.url, data_dir=self.tmp, clock="real",
+                                 secret_key="bench-secret-key-0123456789")
+        self.cauce = Cauce.open(settings, clock=RealClock())
+
+    def close(self) -> None:
+        self.cauce.close()
+        if self.schema is not None:
+            self.schema.drop()
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    return f"{platform.node()} {platform.machine()} {cpus} CPU, Python {platform.python_version()}"
+
+
+def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    print(f"\n{title}  ({machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))

@@ -1,0 +1,97 @@
+"""Waiting runs cost rows, not memory; and many timers due at once.
+
+1. Start N runs of "wait 7 days, then send" (PostgreSQL), report storage per waiting run
+   (runs + timers tables with their indexes; the step log separately) and this worker's RSS
+   before and after.
+2. Make every timer due now and measure how long the runtime (scheduler + 2 worker threads in
+   this process) takes to resume them all.
+
+Usage: python bench/bench_waiting.py [N]   (default 20000; the acceptance target is 100k/1M)
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+
+from _runtime_common import T0, Db, table
+from sqlalchemy import func, select, text, update
+from tests.runtime.fake_engine import FakeEngine
+from tests.runtime.support import make_contacts, make_workspace, processor, publish
+
+from cauce.engine.types import EventIn, Input
+from cauce.runtime.ingest import submit_inputs
+from cauce.runtime.runner import Runtime, RuntimeOptions
+from cauce.runtime.simclock import wait_until_drained
+from cauce.store.models import RuntimeRun, RuntimeTimer
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def size(db: Db, tables: list[str]) -> int:
+    with db.cauce.engine.connect() as conn:
+        return sum(int(conn.execute(text(f"SELECT pg_total_relation_size('{t}')")).scalar()
+                       or 0) for t in tables)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    db = Db("postgres")
+    try:
+        ws = make_workspace(db.cauce)
+        contacts = make_contacts(db.cauce, ws, n)
+        publish(db.cauce, ws, {"trigger": {"event": "go"},
+                               "steps": [{"wait": 7 * 86400}, {"send": "hola"}]})
+        p = processor(db.cauce, batch_size=500)
+        rss_before = rss_mb()
+        base = size(db, ["runtime_runs", "runtime_timers"])
+        for i in range(0, n, 5000):
+            with db.cauce.transaction() as s:
+                rows: list[tuple[int, int, Input]] = [
+                    (ws, c, EventIn(name="go", occurred_at=T0)) for c in contacts[i:i + 5000]]
+                submit_inputs(s, rows)
+        start = time.perf_counter()
+        wait_until_drained(db.cauce, p.process_batch)
+        started_s = time.perf_counter() - start
+        waiting_bytes = size(db, ["runtime_runs", "runtime_timers"]) - base
+        log_bytes = size(db, ["runtime_step_log"])
+        rss_after = rss_mb()
+        # Everything due now.
+        with db.cauce.transaction() as s:
+            s.execute(update(RuntimeTimer).values(due_at=datetime.now(UTC)))
+        runtime = Runtime(db.cauce, FakeEngine(), RuntimeOptions(workers=2, delivery=False,
+                                                                  batch_size=500))
+        start = time.perf_counter()
+        runtime.start()
+        while True:
+            with db.cauce.transaction() as s:
+                left = s.scalar(select(func.count()).where(RuntimeRun.status == "waiting"))
+            if not left:
+                break
+            time.sleep(0.1)
+        resumed_s = time.perf_counter() - start
+        runtime.stop()
+        table("waiting runs and timers due at once (PostgreSQL)", ["measure", "value"], [
+            ["runs started (segment-style start)", f"{n:,} in {started_s:.1f} s "
+             f"({n / started_s:,.0f}/s)"],
+            ["bytes per waiting run (runs + timers + indexes)", f"{waiting_bytes / n:,.0f}"],
+            ["step log bytes per run (history, not needed to wait)", f"{log_bytes / n:,.0f}"],
+            ["worker RSS before / after starting them (MB)",
+             f"{rss_before:.0f} / {rss_after:.0f}"],
+            ["timers due at once, all resumed in", f"{resumed_s:.1f} s "
+             f"({n / resumed_s:,.0f}/s)"],
+        ])
+    finally:
+        db.close()
+
+
+if __name__ == "__main__":
+    main()
