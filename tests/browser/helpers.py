@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,11 @@ def untranslated(page: Page, lang: str) -> list[str]:
     """UI strings of the other language visible on the page (strings equal in both are fine)."""
     dicts = dictionaries()
     other = "en" if lang == "es" else "es"
-    foreign = {
-        value for key, value in dicts[other].items()
-        if value != dicts[lang].get(key) and "{" not in value and len(value) > 2
-    }
-    own = set(dicts[lang].values())
+    foreign = [
+        _pattern(value) for key, value in dicts[other].items()
+        if value != dicts[lang].get(key) and len(value) > 2
+    ]
+    own = [_pattern(value) for value in dicts[lang].values()]
     texts: list[str] = page.evaluate(
         """() => {
           const out = []
@@ -72,4 +73,13 @@ def untranslated(page: Page, lang: str) -> list[str]:
           return out
         }"""
     )
-    return sorted({t for t in texts if t in foreign and t not in own})
+    return sorted({
+        t for t in texts
+        if any(p.fullmatch(t) for p in foreign) and not any(p.fullmatch(t) for p in own)
+    })
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A dictionary string as a pattern: ``{name}`` placeholders match any text."""
+    parts = re.split(r"\{\w+\}", template)
+    return re.compile(".+?".join(re.escape(part) for part in parts), re.DOTALL)

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { DragEvent } from 'react'
 import {
-  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, applyNodeChanges,
+  Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, applyNodeChanges,
   useReactFlow,
 } from '@xyflow/react'
 import type { Connection, EdgeChange, NodeChange } from '@xyflow/react'
@@ -12,6 +12,7 @@ import type { FlowDetail, FlowVersion } from '../api/flows'
 import { ApiError } from '../api/client'
 import { useErrorText } from '../components'
 import { useI18n } from '../i18n'
+import type { MessageKey } from '../i18n'
 import { href } from '../router'
 import { docToGraph, graphToDoc, nodeToDoc } from './convert'
 import type { FlowGraph, FlowGraphNode } from './convert'
@@ -29,6 +30,7 @@ import { Palette, NODE_MIME } from './Palette'
 export const AUTOSAVE_MS = 1200
 const EXITS_MS = 250
 const nodeTypes = { flow: FlowNodeCard }
+const ARROW = { type: MarkerType.ArrowClosed, width: 18, height: 18 }
 
 type SaveState = 'saved' | 'dirty' | 'saving' | 'error'
 
@@ -70,8 +72,11 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [selectedEdges, setSelectedEdges] = useState<ReadonlySet<string>>(new Set())
   const [problems, setProblems] = useState<Problem[]>([])
-  const [saveState, setSaveState] = useState<SaveState>('saved')
-  const [message, setMessage] = useState<{ kind: 'error' | 'notice'; text: string } | null>(null)
+  const [busy, setBusy] = useState<'idle' | 'saving' | 'error'>('idle')
+  // Kept as key + parameters so a language switch translates a message already shown.
+  const [message, setMessage] = useState<
+    { kind: 'error' | 'notice'; key: MessageKey; params?: Record<string, string | number> } | null
+  >(null)
   const [publishedVersion, setPublishedVersion] = useState(flow.published_version)
   const [versions, setVersions] = useState<FlowVersion[]>([])
   const canvasRef = useRef<HTMLDivElement>(null)
@@ -90,6 +95,8 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   const doc = useMemo(() => graphToDoc(graph), [graph])
   const docJson = useMemo(() => JSON.stringify(doc), [doc])
   const savedJson = useRef(JSON.stringify(flow.draft))
+  // Also in state, so the status line changes on the very render that changes the document.
+  const [savedDoc, setSavedDoc] = useState(savedJson.current)
   const latest = useRef(doc)
   latest.current = doc
 
@@ -103,23 +110,24 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
     const sending = latest.current
     const json = JSON.stringify(sending)
     if (json === savedJson.current) return true
-    setSaveState('saving')
+    setBusy('saving')
     try {
       await saveDraft(flow.id, sending)
       savedJson.current = json
-      setSaveState(JSON.stringify(latest.current) === json ? 'saved' : 'dirty')
+      // "Saved" is shown once the saved draft is also checked, so its problems are current.
       await check()
+      setSavedDoc(json)
+      setBusy('idle')
       return true
     } catch (err) {
-      setSaveState('error')
-      setMessage({ kind: 'error', text: t('editor.saveFailed', { message: errorText(err) }) })
+      setBusy('error')
+      setMessage({ kind: 'error', key: 'editor.saveFailed', params: { message: errorText(err) } })
       return false
     }
   }, [flow.id, check, t, errorText])
 
   useEffect(() => {
     if (docJson === savedJson.current) return
-    setSaveState('dirty')
     const timer = setTimeout(() => void save(), AUTOSAVE_MS)
     return () => clearTimeout(timer)
   }, [docJson, save])
@@ -147,7 +155,7 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
     [graph.nodes, selectedId],
   )
   const rfEdges = useMemo(
-    () => graph.edges.map((e) => (selectedEdges.has(e.id) ? { ...e, selected: true } : e)),
+    () => graph.edges.map((e) => ({ ...e, markerEnd: ARROW, selected: selectedEdges.has(e.id) })),
     [graph.edges, selectedEdges],
   )
 
@@ -237,17 +245,17 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
     try {
       const found = await check()
       if (found.some((p) => p.severity === 'error')) {
-        setMessage({ kind: 'error', text: t('editor.publishBlocked') })
+        setMessage({ kind: 'error', key: 'editor.publishBlocked' })
         return
       }
       const version = await publishFlow(flow.id)
       setPublishedVersion(version.number)
-      setMessage({ kind: 'notice', text: t('editor.published', { version: version.number }) })
+      setMessage({ kind: 'notice', key: 'editor.published', params: { version: version.number } })
       setVersions(await listVersions(flow.id))
     } catch (err) {
       // The server lists every problem when it refuses: show them on the nodes too.
       if (err instanceof ApiError && Array.isArray(err.body.problems)) setProblems(err.body.problems as Problem[])
-      setMessage({ kind: 'error', text: t('editor.publishFailed', { message: errorText(err) }) })
+      setMessage({ kind: 'error', key: 'editor.publishFailed', params: { message: errorText(err) } })
     }
   }
   const rollback = async (version: number) => {
@@ -255,10 +263,10 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
     try {
       const v = await rollbackFlow(flow.id, version)
       setPublishedVersion(v.number)
-      setMessage({ kind: 'notice', text: t('editor.published', { version: v.number }) })
+      setMessage({ kind: 'notice', key: 'editor.published', params: { version: v.number } })
       setVersions(await listVersions(flow.id))
     } catch (err) {
-      setMessage({ kind: 'error', text: t('editor.publishFailed', { message: errorText(err) }) })
+      setMessage({ kind: 'error', key: 'editor.publishFailed', params: { message: errorText(err) } })
     }
   }
 
@@ -277,6 +285,8 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
     void setCenter(node.position.x + 100, node.position.y + 60, { zoom: 1, duration: 300 })
   }
 
+  const saveState: SaveState =
+    busy === 'saving' ? 'saving' : docJson !== savedDoc ? (busy === 'error' ? 'error' : 'dirty') : 'saved'
   const statusText = {
     saved: t('editor.saved'), dirty: t('editor.unsaved'), saving: t('editor.saving'),
     error: t('editor.unsaved'),
@@ -318,7 +328,7 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
         {message && (
           <p role={message.kind === 'error' ? 'alert' : 'status'} className={message.kind} data-testid="editor-message"
             style={{ flexBasis: '100%', margin: 0 }}>
-            {message.text}
+            {t(message.key, message.params)}
           </p>
         )}
       </div>
@@ -332,6 +342,7 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
             onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
             fitView={initiallyFilled} fitViewOptions={{ maxZoom: 1 }}
             defaultViewport={{ x: 0, y: 0, zoom: 1 }} minZoom={0.1} deleteKeyCode={['Delete', 'Backspace']}
+            onPaneClick={() => setSelectedId(null)}
             proOptions={{ hideAttribution: true }}>
             <Background />
             <Controls />

@@ -19,6 +19,8 @@ export function useExitLabel(): (exit: string) => string {
   return (exit) => lookup(`exit.${exit}`) ?? exit
 }
 
+const plural = (n: number) => (n === 1 ? 'one' : 'other')
+
 function FlowNodeCardImpl({ id, data, selected }: NodeProps<FlowGraphNode>) {
   const { t, lookup } = useI18n()
   const exitLabel = useExitLabel()
@@ -41,11 +43,13 @@ function FlowNodeCardImpl({ id, data, selected }: NodeProps<FlowGraphNode>) {
         <span>{title}</span>
         {errors > 0 && (
           <span className="badge error" title={list.map((p) => p.message).join('\n')}>
-            {errors} {t('editor.error')}
+            {t(plural(errors) === 'one' ? 'editor.errorCount.one' : 'editor.errorCount.other', { n: errors })}
           </span>
         )}
         {!errors && warnings > 0 && (
-          <span className="badge warning">{warnings} {t('editor.warning')}</span>
+          <span className="badge warning">
+            {t(plural(warnings) === 'one' ? 'editor.warningCount.one' : 'editor.warningCount.other', { n: warnings })}
+          </span>
         )}
       </header>
       <div className="type">{typeName}</div>

@@ -78,7 +78,10 @@ function Field({ name, schema, root, required, value, onChange, path, problems }
   const id = useId()
   const errId = `${id}-err`
   const { field, nullable } = classify(schema, root, name)
-  const label = labelOf(name, resolve(schema, root)) + (required ? ' *' : '')
+  const plain = labelOf(name, resolve(schema, root))
+  // What the server uses when the key is absent: shown, so "(none)" never hides a real choice.
+  const fallback = schema.default !== undefined ? schema.default : resolve(schema, root).default
+  const label = plain + (required ? ' *' : '')
   const hasProblems = Boolean(problems[path]?.length)
   const describedBy = hasProblems ? errId : undefined
   // Optional values are removed rather than stored empty, so the document stays minimal.
@@ -98,6 +101,7 @@ function Field({ name, schema, root, required, value, onChange, path, problems }
               aria-describedby={describedBy} onChange={(e) => set(e.target.value)} />
           ) : (
             <input id={id} type="text" value={text} aria-invalid={hasProblems || undefined}
+              placeholder={typeof fallback === 'string' ? fallback : undefined}
               aria-describedby={describedBy} onChange={(e) => set(e.target.value)} />
           )}
           <Problems path={path} problems={problems} id={errId} />
@@ -127,7 +131,7 @@ function Field({ name, schema, root, required, value, onChange, path, problems }
     case 'boolean':
       return (
         <label htmlFor={id} className="row">
-          <input id={id} type="checkbox" checked={value === true}
+          <input id={id} type="checkbox" checked={(value ?? fallback) === true}
             onChange={(e) => onChange(e.target.checked)} />
           <span>{labelOf(name, resolve(schema, root))}</span>
         </label>
@@ -136,12 +140,13 @@ function Field({ name, schema, root, required, value, onChange, path, problems }
       return (
         <label htmlFor={id}>
           {label}
-          <select id={id} value={value == null ? '' : String(value)} aria-describedby={describedBy}
+          <select id={id} value={(value ?? fallback) == null ? '' : String(value ?? fallback)}
+            aria-describedby={describedBy}
             onChange={(e) => {
               const picked = field.options.find((o) => String(o) === e.target.value)
               onChange(e.target.value === '' ? undefined : picked)
             }}>
-            {(!required || nullable) && <option value="">{t('form.none')}</option>}
+            {(nullable || (!required && fallback === undefined)) && <option value="">{t('form.none')}</option>}
             {field.options.map((o) => (
               <option key={String(o)} value={String(o)}>{String(o)}</option>
             ))}
@@ -189,7 +194,7 @@ function Field({ name, schema, root, required, value, onChange, path, problems }
             }
             const remove = () => onChange(items.filter((_, j) => j !== i))
             return (
-              <div key={i} className="array-item" role="group" aria-label={`${label}: ${itemLabel}`}>
+              <div key={i} className="array-item" role="group" aria-label={`${plain}: ${itemLabel}`}>
                 {itemKind.kind === 'object' ? (
                   <ObjectFields schema={itemSchema} root={root} path={`${path}.${i}`}
                     problems={problems} value={(item ?? {}) as Obj} onChange={setItem} />
@@ -198,14 +203,14 @@ function Field({ name, schema, root, required, value, onChange, path, problems }
                     onChange={setItem} path={`${path}.${i}`} problems={problems} />
                 )}
                 <button type="button" className="danger" onClick={remove}
-                  aria-label={`${t('form.remove')}: ${label} ${itemLabel}`}>
+                  aria-label={`${t('form.remove')}: ${plain} ${itemLabel}`}>
                   {t('form.remove')}
                 </button>
               </div>
             )
           })}
           <button type="button" onClick={() => onChange([...items, emptyValue(itemSchema, root)])}
-            aria-label={`${t('form.add')}: ${label}`}>
+            aria-label={`${t('form.add')}: ${plain}`}>
             {t('form.add')}
           </button>
           <Problems path={path} problems={problems} id={errId} />

@@ -88,6 +88,13 @@ describe('flow document ↔ graph', () => {
     expect(JSON.stringify(graphToDoc(docToGraph(empty)))).toBe(JSON.stringify(empty))
   })
 
+  it('keeps document keys the editor adds (a first trigger, a start node)', () => {
+    const bare: FlowDoc = { format: 1, metadata: { name: 'Nuevo' }, nodes: [], layout: {} }
+    const graph = docToGraph(bare)
+    graph.rest = { ...graph.rest, triggers: [{ type: 'inbound_message' }], start: 'x' }
+    expect(graphToDoc(graph)).toEqual({ ...bare, triggers: [{ type: 'inbound_message' }], start: 'x' })
+  })
+
   it('does not modify its input', () => {
     const copy = structuredClone(leadFlow)
     const graph = docToGraph(leadFlow)

@@ -112,9 +112,9 @@ export function graphToDoc(graph: FlowGraph): FlowDoc {
   for (const n of graph.nodes) layout[n.id] = { x: n.position.x, y: n.position.y }
   Object.assign(layout, graph.extraLayout)
   const parts: Record<string, unknown> = { ...graph.rest, nodes, layout }
+  // Keys in document order; keys the editor added (a first trigger, a start node) go last.
   const order = [...graph.keyOrder]
-  if (!order.includes('nodes')) order.push('nodes')
-  if (!order.includes('layout')) order.push('layout')
+  for (const key of Object.keys(parts)) if (!order.includes(key)) order.push(key)
   const out: Record<string, unknown> = {}
   for (const key of order) if (key in parts) out[key] = parts[key]
   return out as FlowDoc
