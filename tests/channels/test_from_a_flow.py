@@ -120,3 +120,43 @@ def test_email_and_sms_from_a_flow(api: TestClient, cauce: Cauce, smtp: tuple[In
     delivered = [i for i in inputs(cauce) if i.kind == "delivery"]
     assert delivered and delivered[-1].payload["message_key"] == sms_key
     assert delivered[-1].payload["status"] == "delivered"
+
+
+def test_whatsapp_text_outside_the_window_fails_with_window_closed(
+    api: TestClient, cauce: Cauce, graph: Any
+) -> None:
+    from tests.channels.support import connect_whatsapp, inputs
+
+    connect_whatsapp(api, graph.url)
+    graph.fail_next(131047)  # Meta's answer to a free-form message 25 hours after the last one
+    flow = {**FLOW, "nodes": [{"id": "hola", "type": "whatsapp_text",
+                               "config": {"text": "Hola {{ contact.first_name }}"},
+                               "exits": {"next": None, "failed": None}}]}
+    contact = api.post("/api/v1/contacts", json={"phone": "+5491122334455",
+                                                 "first_name": "Ana"}).json()
+    now = cauce.clock.now()
+    with cauce.transaction() as s:
+        row = Flow(workspace_id=1, name="hola", draft=flow, published_version=1,
+                   created_at=now, updated_at=now)
+        s.add(row)
+        s.flush()
+        s.add(FlowVersion(workspace_id=1, flow_id=row.id, number=1, document=flow,
+                          published_at=now))
+        submit_input(s, workspace_id=1, contact_id=contact["id"],
+                     input=EventIn(name="turno.creado", occurred_at=now))
+    processor = Processor(cauce, default_engine())
+    _drain(processor)
+    delivery = Delivery(cauce, handlers={"message_requested": MessageHandler()})
+    assert delivery.deliver_batch() == 1
+    delivery.close()
+    (body,) = graph.sent_bodies()
+    assert body["type"] == "text" and body["text"]["body"] == "Hola Ana"
+    assert body["to"] == "5491122334455"
+    with cauce.transaction() as s:
+        (item,) = s.scalars(select(OutboxItem)).all()
+        assert item.status == "dead"  # not retried
+        assert (item.last_error or "").startswith("window closed")
+    (failed,) = [i for i in inputs(cauce) if i.kind == "delivery"]
+    assert failed.payload["status"] == "failed" and failed.payload["error_code"] == "131047"
+    assert failed.payload["error_reason"].startswith("window closed")
+    assert len(graph.sends()) == 1
