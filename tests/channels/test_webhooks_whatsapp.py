@@ -344,3 +344,20 @@ def test_two_numbers_route_to_their_own_workspace_channels(
     assert post_signed(api, payload).json()["messages"] == 2
     channels = {m.provider_id: m.channel_id for m in messages(cauce)}
     assert len(set(channels.values())) == 2
+
+
+def test_template_status_updates_mirror_metas_decision(wa_api: TestClient, cauce: Cauce) -> None:
+    channel_id = wa_api.get("/api/v1/channels").json()["items"][0]["id"]
+    wa_api.post(f"/api/v1/channels/{channel_id}/templates",
+                json={"name": "promo_otono", "language": "es_AR", "category": "marketing"})
+    payload = {"object": "whatsapp_business_account", "entry": [{
+        "id": "102290129340398", "time": 1750000000, "changes": [{
+            "field": "message_template_status_update",
+            "value": {"event": "PAUSED", "message_template_id": 1234,
+                      "message_template_name": "promo_otono",
+                      "message_template_language": "es_AR",
+                      "reason": "Low quality: many users blocked this business"}}]}]}
+    response = post_signed(wa_api, payload)
+    assert response.status_code == 200 and response.json()["statuses"] == 1
+    (template,) = wa_api.get(f"/api/v1/channels/{channel_id}/templates").json()["items"]
+    assert template["status"] == "paused"

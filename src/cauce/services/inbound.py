@@ -35,9 +35,9 @@ from cauce.logging import get_logger
 from cauce.security import SecretBox, constant_time_equal
 from cauce.services import contacts as contact_service
 from cauce.services import messages as message_service
-from cauce.services.channels import mark_broken, secrets_of
+from cauce.services.channels import TEMPLATE_STATUSES, mark_broken, secrets_of
 from cauce.services.errors import Invalid, ServiceError
-from cauce.store.models import Channel, Contact, Message, Workspace
+from cauce.store.models import Channel, Contact, Message, WhatsAppTemplate, Workspace
 
 log = get_logger(__name__)
 
@@ -311,6 +311,9 @@ def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature
         result.problems.extend(change.problems)
         for problem in change.problems:
             log.warning("whatsapp_webhook_item_invalid", problem=problem)
+        if change.template_update is not None:
+            _template_update(session, box, change, matched, now, result)
+            continue
         channel = routed.get(change.phone_number_id) if change.phone_number_id else None
         if channel is None:
             count = len(change.messages) + len(change.statuses) + len(change.preferences)
@@ -365,6 +368,31 @@ def _process_change(session: Session, channel: Channel, change: wa.Change, now: 
             mapped = map_error(code)
             if mapped.action is ErrorAction.CHANNEL_BROKEN:
                 mark_broken(session, channel, mapped.reason, now)
+
+
+def _template_update(session: Session, box: SecretBox, change: wa.Change, matched: str,
+                     now: datetime, result: WebhookResult) -> None:
+    """Meta paused, disabled or approved a template: mirror it on every number of that WABA
+    (signed by the same app), so sends of a paused template are refused before Meta's 132015."""
+    update = change.template_update or {}
+    status = str(update.get("status") or "")
+    if status not in TEMPLATE_STATUSES:
+        result.ignored += 1
+        return
+    for channel in _whatsapp_channels(session):
+        if str((channel.config or {}).get("waba_id") or "") != change.entry_id:
+            continue
+        if str(_safe_secrets(box, channel).get("app_secret") or "") != matched:
+            continue
+        query = select(WhatsAppTemplate).where(WhatsAppTemplate.channel_id == channel.id,
+                                               WhatsAppTemplate.name == update["name"])
+        if update.get("language"):
+            query = query.where(WhatsAppTemplate.language == update["language"])
+        for row in session.scalars(query):
+            row.status, row.updated_at = status, now
+            result.statuses += 1
+        log.info("whatsapp_template_status", channel_id=channel.id, name=update["name"],
+                 status=status, reason=update.get("reason"))
 
 
 def _incoming_from_whatsapp(channel: Channel, msg: wa.InboundMessage) -> Incoming:

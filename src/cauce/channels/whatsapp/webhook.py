@@ -104,6 +104,8 @@ class Change:
 
     field: str
     phone_number_id: str | None
+    entry_id: str = ""  # the WhatsApp Business Account id
+    template_update: dict[str, Any] | None = None  # message_template_status_update value
     messages: list[InboundMessage] = _field(default_factory=list)
     statuses: list[StatusUpdate] = _field(default_factory=list)
     preferences: list[PreferenceUpdate] = _field(default_factory=list)
@@ -140,7 +142,9 @@ def parse(payload: Any) -> list[Change]:
     changes: list[Change] = []
     for e, entry in enumerate(payload["entry"]):
         for c, raw_change in enumerate(_list(_dict(entry).get("changes"))):
-            changes.append(_parse_change(_dict(raw_change), f"entry[{e}].changes[{c}]"))
+            change = _parse_change(_dict(raw_change), f"entry[{e}].changes[{c}]")
+            change.entry_id = str(_dict(entry).get("id") or "")
+            changes.append(change)
     return changes
 
 
@@ -182,6 +186,14 @@ def _parse_change(raw: dict[str, Any], where: str) -> Change:
         except ValueError as exc:
             change.problems.append(f"{where}.user_preferences[{i}]: {exc}")
     change.errors = [_dict(err) for err in _list(value.get("errors"))]
+    if change.field == "message_template_status_update":
+        if value.get("message_template_name") and value.get("event"):
+            change.template_update = {
+                "name": str(value["message_template_name"]),
+                "language": str(value.get("message_template_language") or ""),
+                "status": str(value["event"]).lower(), "reason": value.get("reason")}
+        else:
+            change.problems.append(f"{where}: template update without name or event")
     if change.phone_number_id is None and (change.messages or change.statuses):
         change.problems.append(f"{where}: no metadata.phone_number_id")
     return change
