@@ -19,7 +19,8 @@ def dictionaries() -> dict[str, dict[str, str]]:
 def use_language(page: Page, lang: str) -> None:
     """Start the app in ``lang`` (as if the browser asked for it) on the next load."""
     page.add_init_script(
-        f"if (!localStorage.getItem('cauce.lang')) localStorage.setItem('cauce.lang', {json.dumps(lang)})"
+        "if (!localStorage.getItem('cauce.lang')) "
+        f"localStorage.setItem('cauce.lang', {json.dumps(lang)})"
     )
 
 
