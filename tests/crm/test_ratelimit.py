@@ -20,11 +20,11 @@ def test_api_rate_limit_answers_429_with_retry_after(api: TestClient) -> None:
     res = api.get("/api/v1/contacts")
     assert res.status_code == 429
     assert res.json()["error"]["code"] == "rate_limited"
-    assert res.headers["Retry-After"] == "40"  # 1_000_000 is 20 s into its minute
+    assert res.headers["Retry-After"] == "20"  # 1_000_000 is 40 s into its minute
     # another credential has its own budget
     anon = TestClient(api.app)
     assert anon.get("/api/v1/contacts").status_code == 401
-    clock.now += 40
+    clock.now += 20
     assert api.get("/api/v1/contacts").status_code == 200
     # probes are never limited
     assert all(api.get("/healthz").status_code == 200 for _ in range(5))

@@ -113,6 +113,11 @@ def start_upload(
     return job, path
 
 
+def scan_file(path: Path) -> tuple[list[str], int]:
+    """The header and the number of data rows of a CSV file (for progress bars)."""
+    return _scan(path)
+
+
 def _scan(path: Path) -> tuple[list[str], int]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -197,6 +202,16 @@ class _Parser:
         self.ws = ws
         self.defs = defs
         self.now = now
+        self._zones: dict[str, str] = {}
+
+    def zone(self, e164: str) -> str:
+        # Zones follow country and area prefixes, never the subscriber's last digits, so
+        # numbers sharing all but their last four digits share a zone: cached per import.
+        prefix = e164[:-4]
+        zone = self._zones.get(prefix)
+        if zone is None:
+            zone = self._zones[prefix] = timezone_for(e164, self.ws.timezone)
+        return zone
 
     def parse(self, line: int, raw: dict[str, str | None]) -> _Row:
         row = _Row(line=line, ids={}, values={})
@@ -214,7 +229,7 @@ class _Parser:
             e164, country = normalize_phone(cell, self.ws.country)
             row.ids["phone"] = e164
             row.values["country"] = country
-            row.values["timezone"] = timezone_for(e164, self.ws.timezone)
+            row.values["timezone"] = self.zone(e164)
         elif target == "email":
             row.ids["email"] = normalize_email(cell)
         elif target == "external_id":

@@ -33,7 +33,7 @@ class OpportunityIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    contact_id: int | None = Field(default=None, ge=1)
+    contact_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     pipeline: str | int | None = Field(
         default=None, description="Pipeline id or name.", examples=["Ventas"]
     )
@@ -45,7 +45,9 @@ class OpportunityIn(BaseModel):
     status: Status | None = None
     value: float | None = Field(default=None, ge=0, le=1e12)
     currency: str | None = Field(default=None, max_length=3, examples=["ARS"])
-    owner_id: int | None = Field(default=None, ge=1, description="A user of this workspace.")
+    owner_id: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="A user of this workspace."
+    )
     tags: list[str] | None = None
 
 

@@ -35,10 +35,10 @@ class TicketIn(BaseModel):
 
     subject: str | None = Field(default=None, max_length=300, examples=["Reclamo por envío"])
     description: str | None = Field(default=None, max_length=20000)
-    contact_id: int | None = Field(default=None, ge=1)
+    contact_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     status: Literal["open", "pending", "solved", "closed"] | None = None
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     team: str | None = Field(default=None, max_length=100)
     transcript: list[TranscriptEntry] | None = Field(
         default=None, max_length=MAX_TRANSCRIPT_ENTRIES

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
-from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, PageOut
+from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, IdQuery, LimitQuery, PageOut
 from cauce.services import contacts, imports
 from cauce.services.contacts import ContactIn
 from cauce.services.errors import Invalid
@@ -51,7 +51,9 @@ class ContactPublic(BaseModel):
 
 
 class MergeIn(BaseModel):
-    merge_id: int = Field(ge=1, description="The duplicate folded into this contact.")
+    merge_id: int = Field(
+        ge=1, le=2**63 - 1, description="The duplicate folded into this contact."
+    )
 
 
 class TagsIn(BaseModel):
@@ -138,7 +140,9 @@ def list_contact_fields(
 
 
 @router.delete("/contact-fields/{field_id}", operation_id="delete_contact_field", status_code=204)
-def delete_contact_field(field_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def delete_contact_field(
+    field_id: IdPath, session: SessionDep, principal: PrincipalDep
+) -> Response:
     """Delete the definition (values already stored on contacts are kept)."""
     principal.require("editor")
     contacts.delete_field(session, principal.workspace_id, field_id)
@@ -193,7 +197,7 @@ def list_contact_imports(
 
 @router.get("/contacts/imports/{import_id}", operation_id="get_contact_import")
 def get_contact_import(
-    import_id: int, session: SessionDep, principal: PrincipalDep
+    import_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> ImportPublic:
     return ImportPublic.of(imports.get_job(session, principal.workspace_id, import_id))
 
@@ -205,7 +209,7 @@ def get_contact_import(
 )
 def export_contacts(
     session: SessionDep, principal: PrincipalDep, cauce: CauceDep,
-    segment_id: Annotated[int | None, Query(ge=1)] = None,
+    segment_id: IdQuery = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
 ) -> StreamingResponse:
     """All contacts (or a segment's / a tag's) as CSV, streamed."""
@@ -251,7 +255,7 @@ def list_contacts(
     cursor: CursorQuery = None,
     q: Annotated[str | None, Query(max_length=200, description="Name, email, phone, id")] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
-    segment_id: Annotated[int | None, Query(ge=1)] = None,
+    segment_id: IdQuery = None,
 ) -> PageOut[ContactPublic]:
     page = contacts.list_contacts(
         session, principal.workspace_id, limit=limit, cursor=cursor, q=q, tag=tag,
@@ -261,13 +265,13 @@ def list_contacts(
 
 
 @router.get("/contacts/{contact_id}", operation_id="get_contact")
-def get_contact(contact_id: int, session: SessionDep, principal: PrincipalDep) -> ContactPublic:
+def get_contact(contact_id: IdPath, session: SessionDep, principal: PrincipalDep) -> ContactPublic:
     return ContactPublic.of(contacts.get_contact(session, principal.workspace_id, contact_id))
 
 
 @router.patch("/contacts/{contact_id}", operation_id="update_contact")
 def update_contact(
-    contact_id: int, body: ContactIn, session: SessionDep, principal: PrincipalDep,
+    contact_id: IdPath, body: ContactIn, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> ContactPublic:
     """Change only the attributes sent. ``tags`` replaces the list; ``fields`` merges (null
@@ -279,7 +283,7 @@ def update_contact(
 
 
 @router.delete("/contacts/{contact_id}", operation_id="delete_contact", status_code=204)
-def delete_contact(contact_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def delete_contact(contact_id: IdPath, session: SessionDep, principal: PrincipalDep) -> Response:
     principal.require("editor")
     contacts.delete_contact(session, principal.workspace_id, contact_id)
     return Response(status_code=204)
@@ -287,7 +291,7 @@ def delete_contact(contact_id: int, session: SessionDep, principal: PrincipalDep
 
 @router.post("/contacts/{contact_id}/merge", operation_id="merge_contacts")
 def merge_contacts(
-    contact_id: int, body: MergeIn, session: SessionDep, principal: PrincipalDep,
+    contact_id: IdPath, body: MergeIn, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> ContactPublic:
     """Fold the duplicate ``merge_id`` into this contact (identifiers, tags, fields, consent,
@@ -301,7 +305,7 @@ def merge_contacts(
 
 @router.post("/contacts/{contact_id}/tags", operation_id="add_contact_tags")
 def add_contact_tags(
-    contact_id: int, body: TagsIn, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
+    contact_id: IdPath, body: TagsIn, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
 ) -> ContactPublic:
     """Add tags (each new one is a ``contact.tag_added`` event for flows)."""
     principal.require("agent")
@@ -312,7 +316,7 @@ def add_contact_tags(
 
 @router.delete("/contacts/{contact_id}/tags/{tag}", operation_id="remove_contact_tag")
 def remove_contact_tag(
-    contact_id: int, tag: str, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
+    contact_id: IdPath, tag: str, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
 ) -> ContactPublic:
     principal.require("agent")
     now = cauce.clock.now()

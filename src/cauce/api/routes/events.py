@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
-from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, PageOut
+from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, LimitQuery, PageOut
 from cauce.services import events
 from cauce.services.events import EventSubmit
 from cauce.store.models import EventSource
@@ -26,7 +26,7 @@ async def raw_body(request: Request) -> bytes:
 class EventAcceptedOut(BaseModel):
     accepted: bool = True
     duplicate: bool = Field(description="True when this event id was received before.")
-    contact_id: int
+    contact_id: IdPath
     contact_created: bool
 
 
@@ -35,7 +35,7 @@ class EventReceiptPublic(BaseModel):
     source: str
     event_id: str
     name: str
-    contact_id: int | None
+    contact_id: IdPath | None
     received_at: datetime
 
 
@@ -127,7 +127,7 @@ def list_event_sources(
 
 @router.delete("/event-sources/{source_id}", operation_id="delete_event_source", status_code=204)
 def delete_event_source(
-    source_id: int, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
+    source_id: IdPath, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
 ) -> Response:
     principal.require("admin")
     events.delete_source(session, principal, source_id, cauce.clock.now())

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
-from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, PageOut
+from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, IdQuery, LimitQuery, PageOut
 from cauce.services import opportunities
 from cauce.services.opportunities import OpportunityIn, Status
 from cauce.store.models import Opportunity
@@ -21,8 +21,8 @@ router = APIRouter(prefix="/opportunities", tags=["opportunities"], responses=ER
 
 class OpportunityPublic(BaseModel):
     id: int
-    contact_id: int
-    pipeline_id: int
+    contact_id: IdPath
+    pipeline_id: IdPath
     pipeline: str
     stage_id: int
     stage: str
@@ -71,11 +71,11 @@ def create_opportunity(
 def list_opportunities(
     session: SessionDep, principal: PrincipalDep, limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-    pipeline_id: Annotated[int | None, Query(ge=1)] = None,
-    stage_id: Annotated[int | None, Query(ge=1)] = None,
+    pipeline_id: IdQuery = None,
+    stage_id: IdQuery = None,
     status: Status | None = None,
-    contact_id: Annotated[int | None, Query(ge=1)] = None,
-    owner_id: Annotated[int | None, Query(ge=1)] = None,
+    contact_id: IdQuery = None,
+    owner_id: IdQuery = None,
 ) -> PageOut[OpportunityPublic]:
     page = opportunities.list_opportunities(
         session, principal.workspace_id, limit=limit, cursor=cursor, pipeline_id=pipeline_id,
@@ -86,7 +86,7 @@ def list_opportunities(
 
 @router.get("/{opportunity_id}", operation_id="get_opportunity")
 def get_opportunity(
-    opportunity_id: int, session: SessionDep, principal: PrincipalDep
+    opportunity_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> OpportunityPublic:
     row = opportunities.get_opportunity(session, principal.workspace_id, opportunity_id)
     return present(session, row)
@@ -94,7 +94,7 @@ def get_opportunity(
 
 @router.patch("/{opportunity_id}", operation_id="update_opportunity")
 def update_opportunity(
-    opportunity_id: int, body: OpportunityIn, session: SessionDep, principal: PrincipalDep,
+    opportunity_id: IdPath, body: OpportunityIn, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> OpportunityPublic:
     """Move stage, change status, value, owner, tags. Each change is one
@@ -108,7 +108,7 @@ def update_opportunity(
 
 @router.delete("/{opportunity_id}", operation_id="delete_opportunity", status_code=204)
 def delete_opportunity(
-    opportunity_id: int, session: SessionDep, principal: PrincipalDep
+    opportunity_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     principal.require("editor")
     opportunities.delete_opportunity(session, principal.workspace_id, opportunity_id)
@@ -117,7 +117,7 @@ def delete_opportunity(
 
 @router.get("/{opportunity_id}/history", operation_id="list_opportunity_history")
 def list_opportunity_history(
-    opportunity_id: int, session: SessionDep, principal: PrincipalDep,
+    opportunity_id: IdPath, session: SessionDep, principal: PrincipalDep,
     limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None,
 ) -> PageOut[ChangePublic]:
     page = opportunities.history(

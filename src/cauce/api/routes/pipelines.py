@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
-from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, PageOut
+from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, LimitQuery, PageOut
 from cauce.services import pipelines
 from cauce.store.models import Pipeline
 
@@ -80,13 +80,15 @@ def list_pipelines(
 
 
 @router.get("/{pipeline_id}", operation_id="get_pipeline")
-def get_pipeline(pipeline_id: int, session: SessionDep, principal: PrincipalDep) -> PipelinePublic:
+def get_pipeline(
+    pipeline_id: IdPath, session: SessionDep, principal: PrincipalDep
+) -> PipelinePublic:
     return present(session, pipelines.get_pipeline(session, principal.workspace_id, pipeline_id))
 
 
 @router.patch("/{pipeline_id}", operation_id="update_pipeline")
 def update_pipeline(
-    pipeline_id: int, body: PipelineUpdate, session: SessionDep, principal: PrincipalDep,
+    pipeline_id: IdPath, body: PipelineUpdate, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> PipelinePublic:
     principal.require("editor")
@@ -98,7 +100,7 @@ def update_pipeline(
 
 
 @router.delete("/{pipeline_id}", operation_id="delete_pipeline", status_code=204)
-def delete_pipeline(pipeline_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def delete_pipeline(pipeline_id: IdPath, session: SessionDep, principal: PrincipalDep) -> Response:
     principal.require("editor")
     pipelines.delete_pipeline(session, principal.workspace_id, pipeline_id)
     return Response(status_code=204)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
-from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, PageOut
+from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, LimitQuery, PageOut
 from cauce.api.routes.contacts import ContactPublic
 from cauce.services import contacts, segments
 from cauce.services.segments import FilterGroup
@@ -84,13 +84,13 @@ def list_segments(
 
 
 @router.get("/{segment_id}", operation_id="get_segment")
-def get_segment(segment_id: int, session: SessionDep, principal: PrincipalDep) -> SegmentPublic:
+def get_segment(segment_id: IdPath, session: SessionDep, principal: PrincipalDep) -> SegmentPublic:
     return SegmentPublic.of(segments.get_segment(session, principal.workspace_id, segment_id))
 
 
 @router.patch("/{segment_id}", operation_id="update_segment")
 def update_segment(
-    segment_id: int, body: SegmentUpdate, session: SessionDep, principal: PrincipalDep,
+    segment_id: IdPath, body: SegmentUpdate, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> SegmentPublic:
     principal.require("editor")
@@ -102,7 +102,7 @@ def update_segment(
 
 
 @router.delete("/{segment_id}", operation_id="delete_segment", status_code=204)
-def delete_segment(segment_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def delete_segment(segment_id: IdPath, session: SessionDep, principal: PrincipalDep) -> Response:
     principal.require("editor")
     segments.delete_segment(session, principal.workspace_id, segment_id)
     return Response(status_code=204)
@@ -110,7 +110,7 @@ def delete_segment(segment_id: int, session: SessionDep, principal: PrincipalDep
 
 @router.get("/{segment_id}/count", operation_id="count_segment")
 def count_segment(
-    segment_id: int, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
+    segment_id: IdPath, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
 ) -> CountOut:
     return CountOut(
         count=segments.count_segment(session, principal.workspace_id, segment_id, cauce.clock.now())
@@ -119,7 +119,7 @@ def count_segment(
 
 @router.get("/{segment_id}/contacts", operation_id="list_segment_contacts")
 def list_segment_contacts(
-    segment_id: int, session: SessionDep, principal: PrincipalDep,
+    segment_id: IdPath, session: SessionDep, principal: PrincipalDep,
     limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None,
 ) -> PageOut[ContactPublic]:
     page = contacts.list_contacts(

@@ -26,11 +26,11 @@ _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 class LoginIn(BaseModel):
     email: str = Field(min_length=3, max_length=254, examples=["admin@demo.cauce.local"])
     password: str = Field(min_length=1, max_length=200)
-    workspace_id: int | None = Field(default=None, ge=1)
+    workspace_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
 class WorkspaceIn(BaseModel):
-    workspace_id: int = Field(ge=1)
+    workspace_id: int = Field(ge=1, le=2**63 - 1)
 
 
 class PasswordIn(BaseModel):

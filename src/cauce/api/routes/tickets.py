@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
-from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, PageOut
+from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, IdQuery, LimitQuery, PageOut
 from cauce.services import tickets
 from cauce.services.tickets import TicketIn, TranscriptEntry
 from cauce.store.models import Ticket
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/tickets", tags=["tickets"], responses=ERROR_RESPONSE
 class TicketPublic(BaseModel):
     id: int
     key: str | None
-    contact_id: int | None
+    contact_id: IdPath | None
     subject: str
     description: str
     priority: str
@@ -59,8 +59,8 @@ def list_tickets(
     cursor: CursorQuery = None,
     status: Literal["open", "pending", "solved", "closed"] | None = None,
     priority: Literal["low", "normal", "high", "urgent"] | None = None,
-    assignee_id: Annotated[int | None, Query(ge=1)] = None,
-    contact_id: Annotated[int | None, Query(ge=1)] = None,
+    assignee_id: IdQuery = None,
+    contact_id: IdQuery = None,
 ) -> PageOut[TicketPublic]:
     page = tickets.list_tickets(
         session, principal.workspace_id, limit=limit, cursor=cursor, status=status,
@@ -70,13 +70,13 @@ def list_tickets(
 
 
 @router.get("/{ticket_id}", operation_id="get_ticket")
-def get_ticket(ticket_id: int, session: SessionDep, principal: PrincipalDep) -> TicketPublic:
+def get_ticket(ticket_id: IdPath, session: SessionDep, principal: PrincipalDep) -> TicketPublic:
     return TicketPublic.of(tickets.get_ticket(session, principal.workspace_id, ticket_id))
 
 
 @router.patch("/{ticket_id}", operation_id="update_ticket")
 def update_ticket(
-    ticket_id: int, body: TicketIn, session: SessionDep, principal: PrincipalDep,
+    ticket_id: IdPath, body: TicketIn, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> TicketPublic:
     principal.require("agent")
@@ -86,7 +86,7 @@ def update_ticket(
 
 @router.post("/{ticket_id}/transcript", operation_id="append_ticket_transcript")
 def append_ticket_transcript(
-    ticket_id: int, body: TranscriptEntry, session: SessionDep, principal: PrincipalDep,
+    ticket_id: IdPath, body: TranscriptEntry, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> TicketPublic:
     """Add a message or an internal note to the ticket's transcript."""
@@ -98,7 +98,7 @@ def append_ticket_transcript(
 
 
 @router.delete("/{ticket_id}", operation_id="delete_ticket", status_code=204)
-def delete_ticket(ticket_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def delete_ticket(ticket_id: IdPath, session: SessionDep, principal: PrincipalDep) -> Response:
     principal.require("editor")
     tickets.delete_ticket(session, principal.workspace_id, ticket_id)
     return Response(status_code=204)

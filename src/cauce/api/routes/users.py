@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
-from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, PageOut
+from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, LimitQuery, PageOut
 from cauce.services import users
 from cauce.services.users import Member
 
@@ -70,13 +70,13 @@ def list_users(
 
 
 @router.get("/{user_id}", operation_id="get_user")
-def get_user(user_id: int, session: SessionDep, principal: PrincipalDep) -> UserPublic:
+def get_user(user_id: IdPath, session: SessionDep, principal: PrincipalDep) -> UserPublic:
     return UserPublic.of(users.get_member(session, principal.workspace_id, user_id))
 
 
 @router.patch("/{user_id}", operation_id="update_user")
 def update_user(
-    user_id: int, body: UserUpdate, session: SessionDep, principal: PrincipalDep,
+    user_id: IdPath, body: UserUpdate, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> UserPublic:
     member = users.update_member(
@@ -88,7 +88,7 @@ def update_user(
 
 @router.delete("/{user_id}", operation_id="remove_user", status_code=204)
 def remove_user(
-    user_id: int, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
+    user_id: IdPath, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
 ) -> Response:
     """Remove the user from this workspace (the login stays for their other workspaces)."""
     users.remove_member(session, principal, user_id, cauce.clock.now())
