@@ -24,7 +24,12 @@ def _people(api: TestClient, cauce: Cauce, clock: VirtualClock, demo: DemoCreden
             "attribution": {"utm": {"source": "facebook"}},
             "consent": {"whatsapp": {"status": "opted_in"}},
         },
-        {"email": "b@x.com", "tags": ["vip", "late"], "lead_score": 20, "fields": {"plan": "free"}},
+        {
+            "email": "b@x.com",
+            "tags": ["vip", "late", "ñandú"],
+            "lead_score": 20,
+            "fields": {"plan": "free"},
+        },
         {
             "email": "c@x.com",
             "tags": [],
@@ -55,6 +60,8 @@ def test_filters_on_fields_tags_activity_score_and_attribution(
     _people(api, cauce, clock, demo)
     assert _count(api, {"field": "tags", "op": "has", "value": "vip"}) == 2
     assert _count(api, {"field": "tags", "op": "has_not", "value": "vip"}) == 1
+    assert _count(api, {"field": "tags", "op": "has", "value": "ñandú"}) == 1
+    assert _count(api, {"field": "tags", "op": "has", "value": "VIP"}) == 0
     assert _count(api, {"field": "tags", "op": "has_any", "value": ["late", "none"]}) == 1
     assert _count(api, {"field": "lead_score", "op": "gte", "value": 50}) == 2
     assert _count(api, {"field": "fields.plan", "op": "eq", "value": "pro"}) == 1

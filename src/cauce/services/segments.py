@@ -17,6 +17,7 @@ query; ``bench/bench_segments.py`` measures it.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -24,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import (
     ColumnElement,
     and_,
-    exists,
     false,
     func,
     not_,
@@ -105,8 +105,10 @@ def compile_filter(
 def has_tag(session: Session, tag: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         return type_coerce(Contact.tags, JSONB).contains([tag])
-    each = func.json_each(Contact.tags).table_valued("value")
-    return exists(select(1).select_from(each).where(each.c.value == tag))
+    # SQLite keeps the list as JSON text; the quoted, JSON-escaped tag can only occur as a
+    # whole element, and instr() is case-sensitive (LIKE is not) — several times faster
+    # than json_each over 100,000 rows.
+    return func.instr(Contact.tags, json.dumps(tag)) > 0
 
 
 class _Compiler:
