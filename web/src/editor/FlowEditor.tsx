@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react'
 import type { DragEvent } from 'react'
 import {
   Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, applyNodeChanges,
@@ -92,13 +92,17 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   }, [])
 
   // ---- saving and checking ------------------------------------------------------------
-  const doc = useMemo(() => graphToDoc(graph), [graph])
+  // Serialising 150 nodes on every drag frame would stall the canvas: the document (for
+  // autosave and exits) follows the graph as a deferred value, after the canvas has painted.
+  const deferredGraph = useDeferredValue(graph)
+  const doc = useMemo(() => graphToDoc(deferredGraph), [deferredGraph])
   const docJson = useMemo(() => JSON.stringify(doc), [doc])
   const savedJson = useRef(JSON.stringify(flow.draft))
   // Also in state, so the status line changes on the very render that changes the document.
   const [savedDoc, setSavedDoc] = useState(savedJson.current)
-  const latest = useRef(doc)
-  latest.current = doc
+  const latestGraph = useRef(graph)
+  latestGraph.current = graph
+  const currentDoc = useCallback(() => graphToDoc(latestGraph.current), [])
 
   const check = useCallback(async (): Promise<Problem[]> => {
     const result = await validateFlow(flow.id)
@@ -107,7 +111,7 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   }, [flow.id])
 
   const save = useCallback(async (): Promise<boolean> => {
-    const sending = latest.current
+    const sending = currentDoc()
     const json = JSON.stringify(sending)
     if (json === savedJson.current) return true
     setBusy('saving')
@@ -124,7 +128,7 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
       setMessage({ kind: 'error', key: 'editor.saveFailed', params: { message: errorText(err) } })
       return false
     }
-  }, [flow.id, check, t, errorText])
+  }, [flow.id, check, t, errorText, currentDoc])
 
   useEffect(() => {
     if (docJson === savedJson.current) return
@@ -138,16 +142,16 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   }, [flow.id, check])
 
   // ---- exits follow the config (the server lists them) ----------------------------------
-  const signature = useMemo(() => configSignature(graph), [graph])
+  const signature = useMemo(() => configSignature(deferredGraph), [deferredGraph])
   const loadedSignature = useRef(signature)
   useEffect(() => {
     if (signature === loadedSignature.current) return
     const timer = setTimeout(() => {
-      const nodes = latest.current.nodes
+      const nodes = currentDoc().nodes
       nodeExits(nodes).then((result) => quietly((g) => applyExits(g, result.exits)), () => undefined)
     }, EXITS_MS)
     return () => clearTimeout(timer)
-  }, [signature, quietly])
+  }, [signature, quietly, currentDoc])
 
   // ---- canvas -------------------------------------------------------------------------
   const rfNodes = useMemo(
