@@ -25,8 +25,8 @@ from cauce.runtime.ingest import submit_input
 from cauce.runtime.runner import Runtime, RuntimeOptions
 from cauce.store.models import OutboxItem
 
-FLOW = {"trigger": {"keyword": "hola"}, "steps": [{"send": "uno"}, {"send": "dos"},
-                                                   {"send": "tres"}]}
+FLOW = {"trigger": {"keyword": "hola"}, "steps": [{"template": "uno"}, {"template": "dos"},
+                                                   {"template": "tres"}]}
 
 
 def _ingest(db: Db, ws: int, contacts: list[int]) -> float:

@@ -4,7 +4,7 @@ tested independently of the product engine's node catalogue.
 Document: ``{"trigger": {"event": NAME} | {"keyword": TEXT} | {"manual": true},
 "settings": {"stop_on_reply": bool, "reentry": "always"|"never"|"while_active"},
 "steps": [{"send": TEXT} | {"wait": SECONDS} | {"reply": SECONDS} | {"http": URL}
-| {"tag": TAG}]}``. Each step is node ``s<i>``.
+| {"template": NAME} | {"tag": TAG}]}``. Each step is node ``s<i>``.
 """
 
 from __future__ import annotations
@@ -113,6 +113,14 @@ class FakeEngine:
                 events.append(MessageRequested(
                     key=key, node_id=node_id, channel=spec.get("channel", "whatsapp"),
                     kind="text", payload={"text": spec["send"]},
+                ))
+            elif "template" in spec:
+                # Business-initiated: a template may go outside the 24-hour window.
+                key = f"m{ctx.new_id()}"
+                events.append(MessageRequested(
+                    key=key, node_id=node_id, channel=spec.get("channel", "whatsapp"),
+                    kind="template", category="utility",
+                    payload={"name": spec["template"], "language": "es"},
                 ))
                 state.last_message_key = key
             elif "tag" in spec:

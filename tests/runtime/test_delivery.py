@@ -15,7 +15,8 @@ from cauce.runtime.http_step import Refused, check_target
 from cauce.runtime.ingest import submit_input
 from cauce.services.container import Cauce
 from cauce.services.runs import retry_dead_letter
-from cauce.store.models import OutboxItem, RuntimeRun, StepLogEntry, Workspace
+from cauce.store.models import OutboxItem, RuntimeInput, RuntimeRun, StepLogEntry, Workspace
+from cauce.store.models.messages import Message
 from tests.conftest import T0
 from tests.runtime.fake_http import json_answer, serve
 from tests.runtime.support import drain, make_contacts, make_workspace, processor, publish
@@ -111,13 +112,32 @@ def test_retryable_answers_back_off_honour_retry_after_then_become_dead_letters(
 
 
 def test_messages_go_through_the_channel_adapter_with_the_key(cauce: Cauce) -> None:
-    _start(cauce, [{"send": "hola"}, {"send": "chau"}])
+    _start(cauce, [{"template": "bienvenida"}, {"template": "recordatorio"}])
     delivery = Delivery(cauce, handlers={"message_requested": MessageHandler()})
     assert delivery.deliver_batch() == 2
     items = _outbox(cauce)
     assert [i.status for i in items] == ["done", "done"]
     # No WhatsApp number is configured: the simulator carries it, keyed by our idempotency key.
     assert [i.provider_id for i in items] == [f"sim.{i.key}" for i in items]
+    delivery.close()
+
+
+def test_contact_rules_stop_free_text_outside_the_24_hour_window(cauce: Cauce) -> None:
+    _start(cauce, [{"send": "hola"}])
+    delivery = Delivery(cauce, handlers={"message_requested": MessageHandler()})
+    delivery.deliver_batch()
+    (item,) = _outbox(cauce)
+    assert item.status == "dead" and item.attempts == 0  # refused before any provider call
+    assert item.last_error_code == "window_closed"
+    assert "never written" in (item.last_error or "")
+    drain(processor(cauce))
+    with cauce.transaction() as s:
+        logged = s.scalars(select(Message.status).where(Message.key == item.key)).all()
+        failed = s.scalars(select(RuntimeInput.payload).where(
+            RuntimeInput.kind == "delivery")).one()
+    assert failed["status"] == "failed" and failed["message_key"] == item.key
+    # The run is told (a delivery failure for its message key); the conversation log too.
+    assert logged == ["failed"]
     delivery.close()
 
 

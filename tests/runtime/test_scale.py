@@ -177,7 +177,8 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_only_uncertain_sends(pg: C
         phones = dict(s.execute(select(Contact.phone, Contact.id)).all())
     contact_of = {str(p).lstrip("+"): c for p, c in phones.items()}
     publish(pg, ws, {"trigger": {"event": "go"},
-                     "steps": [{"send": "uno"}, {"send": "dos"}, {"send": "tres"}]})
+                     "steps": [{"template": "uno"}, {"template": "dos"},
+                               {"template": "tres"}]})
     graph = StatusEchoingGraphApi(pg, ws, contact_of)
     graph.start()
     workers = Workers(pg.settings.database_url, f"{graph.url}",

@@ -65,7 +65,7 @@ class Route:
 
 @dataclass
 class Outcome:
-    status: Literal["done", "retry", "failed"]
+    status: Literal["done", "retry", "failed", "defer"]  # defer: not yet, no attempt used
     provider_id: str | None = None
     error: str | None = None
     code: str | None = None
@@ -281,6 +281,11 @@ class Delivery:
         row.updated_at = now
         channel = row.channel or row.kind
         inputs = list(outcome.inputs)
+        if outcome.status == "defer":
+            row.status = OUTBOX_PENDING
+            row.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 60.0)
+            row.last_error, row.last_error_code = outcome.error, outcome.code
+            return
         if outcome.status == "done":
             row.status, row.provider_id = OUTBOX_DONE, outcome.provider_id
             row.last_error = row.last_error_code = None
@@ -296,6 +301,9 @@ class Delivery:
                                   f"{outcome.error}", code=outcome.code)
             self._dead(row, outcome.error or "failed", outcome.code, now)
             inputs += handler.failed_inputs(attempt, outcome, now)
+        settle = getattr(handler, "settle", None)
+        if settle is not None:
+            settle(session, attempt, outcome, now)
         for inp in inputs:
             submit_input(session, workspace_id=row.workspace_id, contact_id=row.contact_id,
                          input=inp, now=now)

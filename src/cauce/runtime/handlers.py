@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from cauce.channels.base import ErrorAction, OutboundMessage, SendResult
 from cauce.engine.types import ActivityResult, DeliveryStatus, Input
 from cauce.runtime import http_step
 from cauce.runtime.delivery import HANDLERS, Attempt, Outcome, Route
+from cauce.services.messages import check_rules, record_outbound
 from cauce.store.models import Contact, Workspace
 
 
@@ -80,12 +81,29 @@ class MessageHandler:
         if not to:
             return Outcome("failed", code="no_address",
                            error=f"the contact has no address for {resolved.kind}")
+        kind = str(item.payload.get("kind", "text"))
+        category = str(item.payload.get("category", "service"))
+        payload = dict(item.payload.get("payload") or {})
+        fallback = item.payload.get("fallback_template")
+        decision = check_rules(
+            session, workspace_id=item.workspace_id, contact_id=item.contact_id,
+            channel_kind=resolved.kind, channel_id=None, kind=kind, category=category,
+            now=datetime.now(UTC), has_fallback=bool(fallback),
+            respect_window=bool(item.payload.get("respect_window")),
+        )
+        if decision.action == "fallback_template" and isinstance(fallback, dict):
+            kind, payload = "template", dict(fallback)
+        elif decision.action == "defer" and decision.not_before is not None:
+            wait = (decision.not_before - datetime.now(UTC)).total_seconds()
+            return Outcome("defer", error=decision.reason, code=decision.code,
+                           retry_after=max(wait, 1.0))
+        elif decision.action in ("fail", "suppress", "defer"):
+            return Outcome("failed", error=decision.reason, code=decision.code or decision.action)
         adapter = get_adapter(resolved.kind)
         rate = resolved.rate_per_second or float(getattr(adapter, "rate_per_second", 0) or 0)
         message = OutboundMessage(
-            key=item.key, channel=resolved.kind, kind=str(item.payload.get("kind", "text")),
-            to=to, payload=dict(item.payload.get("payload") or {}),
-            category=str(item.payload.get("category", "service")),
+            key=item.key, channel=resolved.kind, kind=kind, to=to, payload=payload,
+            category=category,
         )
         return Route(
             provider=f"{resolved.kind}", bucket=f"{resolved.kind}:{resolved.sender}" if rate
@@ -108,6 +126,24 @@ class MessageHandler:
             return Outcome("retry", error=error.reason, code=error.code,
                            retry_after=error.retry_after)
         return Outcome("failed", error=error.reason, code=error.code)
+
+    def settle(self, session: Session, item: Attempt, outcome: Outcome, now: datetime) -> None:
+        """Keep the conversation log (``messages``) in step: the inbox and the simulator's
+        chat panel read it."""
+        if outcome.status not in ("done", "failed"):
+            return
+        record_outbound(
+            session, workspace_id=item.workspace_id, contact_id=item.contact_id,
+            channel_kind=item.channel or "whatsapp", key=item.key,
+            kind=str(item.payload.get("kind", "text")),
+            content=dict(item.payload.get("payload") or {}), now=now,
+            category=str(item.payload.get("category", "service")),
+            provider_id=outcome.provider_id,
+            status="sent" if outcome.status == "done" else "failed",
+            run_id=item.run_id, node_id=str(item.payload.get("node_id") or "") or None,
+            error_code=outcome.code if outcome.status == "failed" else None,
+            error_reason=outcome.error if outcome.status == "failed" else None,
+        )
 
     def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
         return [DeliveryStatus(message_key=item.key, status="failed", error_code=outcome.code,
