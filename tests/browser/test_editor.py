@@ -124,9 +124,19 @@ def test_exits_follow_the_config_undo_redo_and_publish_after_fixing_errors(
     buttons = document["nodes"][0]["config"]["buttons"]
     assert [b["title"] for b in buttons] == ["Comprar ahora", "Asesor comercial"]
     assert document["nodes"][0]["exits"]["buy"] == "end"
+    # a second version with one more node: its diff summary, then roll back to v1
+    _drop(page, "add_tag", 300, 420)
+    expect(page.get_by_test_id("save-status")).to_have_text("Draft saved", timeout=10_000)
+    page.get_by_test_id("publish").click()
+    expect(page.get_by_test_id("editor-message")).to_have_text("Published version 2")
+    page.get_by_role("button", name="Changes in v2 since v1").click()
+    expect(page.get_by_test_id("diff-2")).to_have_text("+1 nodes, −0, 0 changed")
+    page.get_by_role("button", name="Publish version 1 again").click()
+    expect(page.get_by_test_id("editor-message")).to_have_text("Published version 3")
+    assert _api(webapp, "GET", f"/flows/{flow['id']}")["published_version"] == 3
 
     page.get_by_label("Language").select_option("es")
-    expect(page.get_by_role("button", name="Publicar")).to_be_visible()
+    expect(page.get_by_role("button", name="Publicar", exact=True)).to_be_visible()
     assert untranslated(page, "es") == []
     page.get_by_test_id("node-whatsapp_buttons").click()
     expect(page.get_by_test_id("inspector")).to_contain_text("Botones de respuesta")

@@ -6,7 +6,7 @@ import {
 } from '@xyflow/react'
 import type { Connection, EdgeChange, NodeChange } from '@xyflow/react'
 import {
-  getFlow, getFlowSchema, listNodeTypes, listVersions, nodeExits, publishFlow, rollbackFlow, saveDraft, validateFlow,
+  getFlow, getFlowSchema, getVersion, listNodeTypes, listVersions, nodeExits, publishFlow, rollbackFlow, saveDraft, validateFlow,
 } from '../api/flows'
 import type { FlowDetail, FlowVersion } from '../api/flows'
 import { ApiError } from '../api/client'
@@ -22,6 +22,8 @@ import { addNode, applyExits, connect, removeEdges, removeNodes } from './graphO
 import { canRedo, canUndo, commit, createHistory, redo, replace, undo } from './history'
 import type { History } from './history'
 import { Inspector } from './Inspector'
+import { diffSummary } from './diff'
+import type { DiffSummary } from './diff'
 import { FlowSettings } from './FlowSettings'
 import type { JsonSchema } from './schema'
 import { Palette, NODE_MIME } from './Palette'
@@ -262,6 +264,22 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
       setMessage({ kind: 'error', key: 'editor.publishFailed', params: { message: errorText(err) } })
     }
   }
+  const [diffs, setDiffs] = useState<Record<number, DiffSummary>>({})
+  const compare = async (version: number) => {
+    try {
+      // Published documents are stored normalised (defaults filled in), so versions are
+      // compared with each other, never with the raw draft.
+      const [before, after] = await Promise.all([getVersion(flow.id, version - 1), getVersion(flow.id, version)])
+      setDiffs((d) => ({ ...d, [version]: diffSummary(before.document, after.document) }))
+    } catch (err) {
+      setMessage({ kind: 'error', key: 'editor.loadFailed', params: { message: errorText(err) } })
+    }
+  }
+  const diffText = (d: DiffSummary) =>
+    d.added.length + d.removed.length + d.changed.length === 0 && !d.flowChanged
+      ? t('editor.diffSame')
+      : t('editor.diff', { added: d.added.length, removed: d.removed.length, changed: d.changed.length })
+        + (d.flowChanged ? ` · ${t('editor.diffFlow')}` : '')
   const rollback = async (version: number) => {
     setMessage(null)
     try {
@@ -400,6 +418,12 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
               {versions.map((v) => (
                 <li key={v.number} className="row">
                   <span>v{v.number}</span>
+                  {v.number > 1 && (
+                    <button type="button" onClick={() => void compare(v.number)}>
+                      {t('editor.compare', { version: v.number, previous: v.number - 1 })}
+                    </button>
+                  )}
+                  {diffs[v.number] && <span className="help" data-testid={`diff-${v.number}`}>{diffText(diffs[v.number])}</span>}
                   {v.number !== publishedVersion && (
                     <button type="button" onClick={() => void rollback(v.number)}>
                       {t('editor.rollback', { version: v.number })}
