@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cauce.limits import API_PAGE_SIZE_MAX
@@ -358,22 +358,24 @@ def _upsert_batch(
         wanted = {r.ids[attr] for r in batch if attr in r.ids}
         if wanted:
             conds.append(getattr(Contact, attr).in_(wanted))
-    existing = list(
-        session.scalars(
-            select(Contact).where(
+    # Plain rows, not ORM objects: updates then go out as one executemany per batch
+    # (bulk UPDATE by primary key) instead of one UPDATE round trip per contact.
+    existing = [
+        dict(r._mapping)
+        for r in session.execute(
+            select(*(Contact.__table__.c[name] for name in ("id", *_UPDATABLE))).where(
                 Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None),
                 or_(*conds),
             )
         )
-    )
-    index: dict[tuple[str, str], Contact | dict[str, Any]] = {}
+    ]
+    index: dict[tuple[str, str], dict[str, Any]] = {}
     for c in existing:
         for attr in ("phone", "email", "external_id"):
-            value = getattr(c, attr)
-            if value:
-                index[(attr, value)] = c
+            if c[attr]:
+                index[(attr, c[attr])] = c
     new: list[dict[str, Any]] = []
-    touched: set[int] = set()
+    touched: dict[int, dict[str, Any]] = {}
     for row in batch:
         targets = {id(t): t for k in row.ids.items() if (t := index.get(k)) is not None}
         if len(targets) > 1:
@@ -389,37 +391,42 @@ def _upsert_batch(
                 "workspace_id": workspace_id, "phone": None, "email": None, "external_id": None,
                 "name": "", "first_name": "", "last_name": "", "language": None,
                 "country": None, "timezone": None, "fields": {}, "tags": [], "lead_score": 0,
-                "consent": {}, "opted_out_marketing": False, "attribution": {},
-                "source": "import", "created_at": now, "updated_at": now,
+                "consent": {}, "opted_out_marketing": False, "opted_out_marketing_at": None,
+                "attribution": {}, "utm_source": None, "utm_medium": None,
+                "utm_campaign": None, "source": "import", "created_at": now, "updated_at": now,
             }
             new.append(target)
         _merge_row(target, row, now)
-        if isinstance(target, Contact):
-            touched.add(target.id)
+        if "id" in target:
+            touched[target["id"]] = target
         for k in row.ids.items():
             index[k] = target
     for values in new:
-        if not values["timezone"]:
-            values["timezone"] = None
         if not values["name"] and (values["first_name"] or values["last_name"]):
             values["name"] = f"{values['first_name']} {values['last_name']}".strip()
     if new:
         session.execute(insert(Contact), new)
-    session.flush()
+    if touched:
+        session.execute(update(Contact), list(touched.values()))
     return len(new), len(touched)
 
 
-def _merge_row(target: Contact | dict[str, Any], row: _Row, now: datetime) -> None:
+_UPDATABLE = (
+    "phone", "email", "external_id", "name", "first_name", "last_name", "language", "country",
+    "timezone", "tags", "fields", "lead_score", "consent", "opted_out_marketing",
+    "opted_out_marketing_at", "attribution", "utm_source", "utm_medium", "utm_campaign",
+    "updated_at",
+)
+
+
+def _merge_row(target: dict[str, Any], row: _Row, now: datetime) -> None:
     """Cells fill or overwrite attributes; empty cells never erase; tags are added."""
 
     def get(attr: str) -> Any:
-        return getattr(target, attr) if isinstance(target, Contact) else target[attr]
+        return target[attr]
 
     def put(attr: str, value: Any) -> None:
-        if isinstance(target, Contact):
-            setattr(target, attr, value)
-        else:
-            target[attr] = value
+        target[attr] = value
 
     for attr, value in {**row.ids, **row.values}.items():
         if attr == "opted_out_marketing" and value and not get(attr):
