@@ -128,7 +128,12 @@ def test_whatsapp_text_outside_the_window_fails_with_window_closed(
     from tests.channels.support import connect_whatsapp, inputs
 
     connect_whatsapp(api, graph.url)
-    graph.fail_next(131047)  # Meta's answer to a free-form message 25 hours after the last one
+    # Our record says the contact wrote 23 hours ago, so Cauce's own rules let the text go;
+    # Meta's view of the window is what counts, and it answers 131047 (e.g. the inbound we
+    # recorded reached another number of the business). The refusal must still map to
+    # "window closed" and never be retried. (A window Cauce knows is closed is refused before
+    # any provider call: tests/runtime test_contact_rules_stop_free_text_outside_the_24_hour_window.)
+    graph.fail_next(131047)
     flow = {**FLOW, "nodes": [{"id": "hola", "type": "whatsapp_text",
                                "config": {"text": "Hola {{ contact.first_name }}"},
                                "exits": {"next": None, "failed": None}}]}
@@ -136,6 +141,13 @@ def test_whatsapp_text_outside_the_window_fails_with_window_closed(
                                                  "first_name": "Ana"}).json()
     now = cauce.clock.now()
     with cauce.transaction() as s:
+        from datetime import timedelta
+
+        from cauce.services.messages import record_inbound
+
+        record_inbound(s, workspace_id=1, contact_id=contact["id"], channel_kind="whatsapp",
+                       channel_id=None, provider_id="wamid.earlier", kind="text",
+                       content={"text": "hola"}, received_at=now - timedelta(hours=23))
         row = Flow(workspace_id=1, name="hola", draft=flow, published_version=1,
                    created_at=now, updated_at=now)
         s.add(row)

@@ -33,10 +33,12 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cauce.clock import VirtualClock
 from cauce.engine.types import Input
 from cauce.logging import get_logger
 from cauce.runtime import metrics, ratelimit
 from cauce.runtime.ingest import submit_input
+from cauce.runtime.simclock import sync_virtual
 from cauce.services.container import Cauce
 from cauce.store.models.runtime import (
     OUTBOX_DEAD,
@@ -142,6 +144,12 @@ class Delivery:
         self._closed.set()
         self._pool.shutdown(wait=True)
 
+    def _flow_now(self, session: Session) -> datetime:
+        clock = self.cauce.clock
+        if isinstance(clock, VirtualClock):
+            return sync_virtual(session, clock)
+        return clock.now()
+
     def deliver_batch(self) -> int:
         """One claim-call-record round; returns how many rows were attempted."""
         claimed = self._claim()
@@ -167,6 +175,9 @@ class Delivery:
                 .with_for_update(skip_locked=True)
             ).all()
             routed: list[tuple[OutboxItem, Attempt, Route]] = []
+            # Contact rules (24-hour window, caps, quiet hours) are flow semantics: they run on
+            # the flows' clock, which is the shared virtual time in simulator mode.
+            session.info["flow_now"] = self._flow_now(session) if rows else now
             for row in rows:
                 attempt = _attempt(row)
                 handler = self.handlers.get(row.kind)
