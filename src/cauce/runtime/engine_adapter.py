@@ -105,5 +105,8 @@ def _concerns(input: Input, run: RunState) -> bool:
     if isinstance(input, ActivityResult):
         return wait.activity_id == input.activity_id
     if isinstance(input, DeliveryStatus):
-        return input.message_key in (wait.message_key, run.last_message_key)
+        # Any message the run sent: a failure report for an earlier step's message must reach
+        # that step's ``failed`` exit, not only the waited-for or last one.
+        return input.message_key in (wait.message_key, run.last_message_key) \
+            or input.message_key in run.sent_messages
     return not isinstance(input, ManualStart)

@@ -1,8 +1,7 @@
 """How each kind of outbox row is delivered: messages through channel adapters, HTTP request
-steps through the SSRF-guarded client, AI requests through ``cauce.ai``.
-
-Other areas register handlers for their own effects with
-:func:`cauce.runtime.delivery.register_handler` (tickets, hand-offs, opportunity updates).
+steps through the SSRF-guarded client. The handlers for other areas' effects (AI, tickets,
+opportunities, team notifications) live in :mod:`cauce.runtime.effects`; anything else
+registers with :func:`cauce.runtime.delivery.register_handler`.
 """
 
 from __future__ import annotations
@@ -199,3 +198,7 @@ def install_default_handlers() -> None:
     (idempotent; a deployment or a test may register its own first)."""
     HANDLERS.setdefault("message_requested", MessageHandler())
     HANDLERS.setdefault("http_requested", HttpHandler())
+    # Other areas' effects (AI, tickets, opportunities, team notifications).
+    from cauce.runtime.effects import install_effect_handlers
+
+    install_effect_handlers()

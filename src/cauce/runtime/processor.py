@@ -293,7 +293,7 @@ class Processor:
         self, cw: _ContactWork, run: _Run, state: RunState, events: list[Any], row: Any,
         inp: Input, now: datetime, writes: _Writes, t0: float, ctx: Context,
     ) -> None:
-        if not events and not run.is_new:
+        if not events and not run.is_new and state == run.state:
             return  # the input did not concern this run (a stale timer, a foreign status)
         run.state, run.dirty = state, True
         ws, flow_id, version = cw.workspace_id, state.flow_id, state.flow_version
