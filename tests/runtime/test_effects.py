@@ -401,6 +401,40 @@ def test_notify_team_posts_to_the_workspace_slack_channel(api: TestClient, cauce
         assert request.json() == {"text": "*Nuevo lead*\nAna quiere comprar"}
 
 
+def test_notify_team_by_email_through_the_workspace_email_channel(
+    api: TestClient, cauce: Cauce,
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.channels.test_email import Inbox, _port
+
+    inbox, port = Inbox(), _port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        created = api.post("/api/v1/channels", json={"kind": "email", "name": "Mail", "config": {
+            "host": "127.0.0.1", "port": port, "security": "none",
+            "from_address": "bot@shop.example"}})
+        assert created.status_code == 201, created.text
+        contact = api.post("/api/v1/contacts", json={"phone": "+5491122334455",
+                                                     "first_name": "Ana"}).json()["id"]
+        _publish(cauce, 1, [
+            {"id": "tell", "type": "notify_team",
+             "config": {"target": "email", "to": "ventas@shop.example, jefa@shop.example",
+                        "subject": "Lead: {{ contact.first_name }}", "text": "Llamarla hoy"},
+             "exits": {"next": None, "failed": None}},
+        ])
+        _go(cauce, 1, contact)
+        _settle(cauce, _handlers())
+        (item,) = _outbox(cauce, "notification_requested")
+        assert item.status == "done", item.last_error
+    finally:
+        controller.stop()
+    assert sorted(env.rcpt_tos[0] for env, _ in inbox.received) == [
+        "jefa@shop.example", "ventas@shop.example"]
+    assert {mime["Subject"] for _, mime in inbox.received} == {"Lead: Ana"}
+
+
 def test_notify_team_without_a_slack_channel_is_a_dead_letter(cauce: Cauce) -> None:
     ws = make_workspace(cauce)
     (contact,) = make_contacts(cauce, ws, 1)
@@ -455,6 +489,11 @@ def test_a_failed_report_for_an_earlier_message_takes_that_steps_failed_exit(
     state = _run(cauce, contact).state
     first = next(k for k, node in state["sent_messages"].items() if node == "first")
     assert first != state["last_message_key"]
+    # A report the run only records (``delivery_recorded``) for an earlier message is saved.
+    _submit(cauce, ws, contact, DeliveryStatus(message_key=first, status="delivered",
+                                               at=cauce.clock.now()))
+    _drain(processor, cauce)
+    assert _run(cauce, contact).state["delivered"] == [first]
     _submit(cauce, ws, contact, DeliveryStatus(message_key=first, status="failed",
                                                error_code="131026", at=cauce.clock.now()))
     _drain(processor, cauce)
