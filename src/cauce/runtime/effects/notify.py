@@ -51,7 +51,13 @@ class NotificationHandler:
                 return Outcome("failed", code="no_address",
                                error="to: the notification has no e-mail address")
             payload = {"subject": event.subject or "Cauce", "text": event.text}
-        return Route(provider=resolved.kind, data={
+        from cauce.channels.registry import get_adapter
+
+        # The same per-sender bucket as messages: a Slack hook allows about one post a second.
+        rate = resolved.rate_per_second or float(
+            getattr(get_adapter(resolved.kind), "rate_per_second", 0) or 0)
+        return Route(provider=resolved.kind, bucket=f"{resolved.kind}:{resolved.sender}"
+                     if rate else None, rate=rate, burst=max(1.0, rate / 10), data={
             "kind": resolved.kind, "config": resolved.config, "recipients": recipients,
             "payload": payload,
         })
