@@ -84,6 +84,11 @@ class Runtime:
             thread.join(max(deadline - time.monotonic(), 0.1))
         if self.delivery is not None:
             self.delivery.close()
+            # The adapters' keep-alive connections outlive batches; release them with the
+            # runtime (they reopen lazily if this process sends again).
+            from cauce.channels import registry
+
+            registry.close_all()
         log.info("runtime_stopped")
 
     def wait(self) -> None:
