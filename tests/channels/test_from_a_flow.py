@@ -132,7 +132,7 @@ def test_whatsapp_text_outside_the_window_fails_with_window_closed(
     # Meta's view of the window is what counts, and it answers 131047 (e.g. the inbound we
     # recorded reached another number of the business). The refusal must still map to
     # "window closed" and never be retried. (A window Cauce knows is closed is refused before
-    # any provider call: tests/runtime test_contact_rules_stop_free_text_outside_the_24_hour_window.)
+    # any provider call: tests/runtime/test_delivery.py's contact-rules test.)
     graph.fail_next(131047)
     flow = {**FLOW, "nodes": [{"id": "hola", "type": "whatsapp_text",
                                "config": {"text": "Hola {{ contact.first_name }}"},

@@ -78,3 +78,13 @@ def test_openapi_has_stable_operation_ids(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
     assert {"healthz", "readyz", "create_api_key", "list_api_keys", "revoke_api_key"} <= ops
+
+
+def test_values_the_database_cannot_hold_are_422_not_500(api: TestClient) -> None:
+    res = api.delete(f"/api/v1/apikeys/{2**70}")
+    assert res.status_code == 422
+    res = api.post("/api/v1/apikeys", json={"name": "nul\u0000byte"})
+    # SQLite stores NUL; PostgreSQL refuses it. Either way: never a 500.
+    assert res.status_code in (201, 422)
+    if res.status_code == 422:
+        assert "NUL" in res.json()["error"]["message"]

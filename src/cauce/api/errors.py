@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cauce.logging import get_logger
@@ -85,7 +86,26 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("database_unavailable", reason=str(exc))
         return error_json(503, "unavailable", "the database is unavailable; try again shortly")
 
+    # Values the database cannot hold are the caller's input to fix, not a server fault. Each
+    # route's transaction has rolled back by the time these run, so nothing is half-written.
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        return error_json(422, "invalid", _describe_data_error(str(exc.orig or exc)))
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        return error_json(422, "invalid", "a number is too large; ids and counts fit in 63 bits")
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", error=type(exc).__name__)
         return error_json(500, "internal", "internal error; the request id is in the logs")
+
+
+def _describe_data_error(reason: str) -> str:
+    lowered = reason.lower()
+    if "nul" in lowered and "0x00" in lowered:
+        return "text must not contain NUL (\\u0000) characters"
+    if "out of range" in lowered:
+        return "a number is out of range; ids and counts fit in 63 bits"
+    return "a value does not fit its field; check lengths, numbers and dates"

@@ -53,11 +53,16 @@ def version() -> None:
 
 def _register() -> None:
     # Explicit table of command groups; each module adds its commands to `app`.
-    from cauce.cli import apikeys, db, server  # noqa: F401
-    from cauce.cli import contacts  # noqa: F401
-    from cauce.cli import sim, worker  # noqa: F401
-    from cauce.cli import flows  # noqa: F401
-    from cauce.cli import channels  # noqa: F401
+    from cauce.cli import (  # noqa: F401
+        apikeys,
+        channels,
+        contacts,
+        db,
+        flows,
+        server,
+        sim,
+        worker,
+    )
 
 
 def main() -> None:

@@ -22,6 +22,12 @@ from cauce.services.messages import check_rules, record_outbound
 from cauce.store.models import Contact, Workspace
 
 
+def flow_now(session: Session) -> datetime:
+    """The flows' time for this delivery batch (virtual in simulator mode); see Delivery."""
+    value = session.info.get("flow_now")
+    return value if isinstance(value, datetime) else datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class ResolvedChannel:
     """A workspace's channel as delivery needs it."""
@@ -87,13 +93,13 @@ class MessageHandler:
         decision = check_rules(
             session, workspace_id=item.workspace_id, contact_id=item.contact_id,
             channel_kind=resolved.kind, channel_id=None, kind=kind, category=category,
-            now=datetime.now(UTC), has_fallback=bool(fallback),
+            now=flow_now(session), has_fallback=bool(fallback),
             respect_window=bool(item.payload.get("respect_window")),
         )
         if decision.action == "fallback_template" and isinstance(fallback, dict):
             kind, payload = "template", dict(fallback)
         elif decision.action == "defer" and decision.not_before is not None:
-            wait = (decision.not_before - datetime.now(UTC)).total_seconds()
+            wait = (decision.not_before - flow_now(session)).total_seconds()
             return Outcome("defer", error=decision.reason, code=decision.code,
                            retry_after=max(wait, 1.0))
         elif decision.action in ("fail", "suppress", "defer"):

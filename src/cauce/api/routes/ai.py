@@ -13,7 +13,7 @@ from cauce.ai import AiDecision
 from cauce.ai.builtin_intents import BUILTIN_INTENT_NAMES, builtin_intent
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
-from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, PageOut
+from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, LimitQuery, PageOut
 from cauce.services import ai
 from cauce.services.ai import IntentIn, RoutingAccuracy
 from cauce.store.models import AiDecisionLog, AiIntent
@@ -143,7 +143,7 @@ def list_decisions(
 
 @router.post("/decisions/{decision_id}/review", operation_id="review_ai_decision")
 def review_decision(
-    decision_id: int, body: ReviewIn, session: SessionDep, principal: PrincipalDep,
+    decision_id: IdPath, body: ReviewIn, session: SessionDep, principal: PrincipalDep,
     cauce: CauceDep,
 ) -> DecisionPublic:
     """Confirm (same intent) or correct (another intent) an intent decision."""

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
+from cauce.api.pagination import IdPath
 from cauce.services import auth
 
 router = APIRouter(prefix="/apikeys", tags=["api keys"], responses=ERROR_RESPONSES)
@@ -59,7 +60,7 @@ def list_api_keys(session: SessionDep, principal: PrincipalDep) -> ApiKeyList:
 
 @router.delete("/{key_id}", operation_id="revoke_api_key")
 def revoke_api_key(
-    key_id: int, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
+    key_id: IdPath, session: SessionDep, principal: PrincipalDep, cauce: CauceDep
 ) -> ApiKeyPublic:
     principal.require("admin")
     row = auth.revoke_api_key(session, principal, key_id, cauce.clock.now())

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
+from cauce.api.pagination import IdPath
 from cauce.channels import registry
 from cauce.services import channels as service
 from cauce.store.models import Channel
@@ -84,14 +85,14 @@ def list_channels(session: SessionDep, principal: PrincipalDep, cauce: CauceDep,
 
 
 @router.get("/{channel_id}", operation_id="get_channel")
-def get_channel(channel_id: int, session: SessionDep, principal: PrincipalDep,
+def get_channel(channel_id: IdPath, session: SessionDep, principal: PrincipalDep,
                 cauce: CauceDep) -> ChannelPublic:
     row = service.get_channel(session, principal.workspace_id, channel_id)
     return public(row, service.secret_names(cauce.secrets, row))
 
 
 @router.patch("/{channel_id}", operation_id="update_channel")
-def update_channel(channel_id: int, body: service.ChannelUpdate, session: SessionDep,
+def update_channel(channel_id: IdPath, body: service.ChannelUpdate, session: SessionDep,
                    principal: PrincipalDep, cauce: CauceDep) -> ChannelPublic:
     principal.require("admin")
     row = service.update_channel(session, cauce.secrets, principal, channel_id, body,
@@ -100,7 +101,7 @@ def update_channel(channel_id: int, body: service.ChannelUpdate, session: Sessio
 
 
 @router.delete("/{channel_id}", operation_id="delete_channel", status_code=204)
-def delete_channel(channel_id: int, session: SessionDep, principal: PrincipalDep,
+def delete_channel(channel_id: IdPath, session: SessionDep, principal: PrincipalDep,
                    cauce: CauceDep) -> Response:
     principal.require("admin")
     service.delete_channel(session, principal, channel_id, cauce.clock.now())
@@ -108,7 +109,7 @@ def delete_channel(channel_id: int, session: SessionDep, principal: PrincipalDep
 
 
 @router.post("/{channel_id}/test", operation_id="test_channel")
-def test_channel(channel_id: int, body: TestSend, session: SessionDep, principal: PrincipalDep,
+def test_channel(channel_id: IdPath, body: TestSend, session: SessionDep, principal: PrincipalDep,
                  cauce: CauceDep) -> TestResult:
     """Send one message now to check the settings; a rejected token marks the channel broken."""
     principal.require("admin")
@@ -123,7 +124,7 @@ def test_channel(channel_id: int, body: TestSend, session: SessionDep, principal
 
 @router.get("/{channel_id}/media/{media_id}", operation_id="get_channel_media",
             response_class=Response)
-def get_media(channel_id: int, media_id: str, session: SessionDep, principal: PrincipalDep,
+def get_media(channel_id: IdPath, media_id: str, session: SessionDep, principal: PrincipalDep,
               cauce: CauceDep) -> Response:
     """An inbound WhatsApp media file, fetched from Meta's media API on demand."""
     media = service.fetch_media(session, cauce.secrets, principal.workspace_id, channel_id,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
+from cauce.api.pagination import IdPath
 from cauce.flows.common import Problem
 from cauce.services import flows
 from cauce.store.models import Flow, FlowVersion
@@ -115,12 +116,12 @@ def import_flow(body: FlowImport, session: SessionDep, principal: PrincipalDep,
 
 
 @router.get("/{flow_id}", operation_id="get_flow")
-def get_flow(flow_id: int, session: SessionDep, principal: PrincipalDep) -> FlowPublic:
+def get_flow(flow_id: IdPath, session: SessionDep, principal: PrincipalDep) -> FlowPublic:
     return present(flows.get_flow(session, principal.workspace_id, flow_id))
 
 
 @router.patch("/{flow_id}", operation_id="update_flow")
-def update_flow(flow_id: int, body: FlowUpdate, session: SessionDep, principal: PrincipalDep,
+def update_flow(flow_id: IdPath, body: FlowUpdate, session: SessionDep, principal: PrincipalDep,
                 cauce: CauceDep) -> FlowPublic:
     principal.require("editor")
     return present(flows.update_flow(session, principal, flow_id, cauce.clock.now(),
@@ -129,7 +130,7 @@ def update_flow(flow_id: int, body: FlowUpdate, session: SessionDep, principal: 
 
 
 @router.put("/{flow_id}/draft", operation_id="update_flow_draft")
-def update_draft(flow_id: int, body: FlowDraft, session: SessionDep, principal: PrincipalDep,
+def update_draft(flow_id: IdPath, body: FlowDraft, session: SessionDep, principal: PrincipalDep,
                  cauce: CauceDep) -> FlowPublic:
     principal.require("editor")
     return present(flows.update_draft(session, principal, flow_id, body.document,
@@ -137,7 +138,7 @@ def update_draft(flow_id: int, body: FlowDraft, session: SessionDep, principal: 
 
 
 @router.delete("/{flow_id}", operation_id="archive_flow", status_code=204)
-def archive_flow(flow_id: int, session: SessionDep, principal: PrincipalDep,
+def archive_flow(flow_id: IdPath, session: SessionDep, principal: PrincipalDep,
                  cauce: CauceDep) -> Response:
     principal.require("editor")
     flows.archive_flow(session, principal, flow_id, cauce.clock.now())
@@ -145,7 +146,7 @@ def archive_flow(flow_id: int, session: SessionDep, principal: PrincipalDep,
 
 
 @router.post("/{flow_id}/validate", operation_id="validate_flow")
-def validate_flow(flow_id: int, session: SessionDep, principal: PrincipalDep) -> ValidationOut:
+def validate_flow(flow_id: IdPath, session: SessionDep, principal: PrincipalDep) -> ValidationOut:
     problems = flows.validate_flow(session, principal.workspace_id, flow_id)
     errors = sum(p.severity == "error" for p in problems)
     return ValidationOut(problems=problems, errors=errors, warnings=len(problems) - errors)
@@ -155,7 +156,7 @@ def validate_flow(flow_id: int, session: SessionDep, principal: PrincipalDep) ->
              response_model=FlowVersionPublic,
              responses={422: {"description": "The draft has errors; `error.problems` lists "
                                              "every problem"}})
-def publish_flow(flow_id: int, session: SessionDep, principal: PrincipalDep, cauce: CauceDep,
+def publish_flow(flow_id: IdPath, session: SessionDep, principal: PrincipalDep, cauce: CauceDep,
                  body: FlowPublish | None = None) -> Any:
     principal.require("editor")
     try:
@@ -170,21 +171,21 @@ def publish_flow(flow_id: int, session: SessionDep, principal: PrincipalDep, cau
 
 
 @router.get("/{flow_id}/versions", operation_id="list_flow_versions")
-def list_versions(flow_id: int, session: SessionDep,
+def list_versions(flow_id: IdPath, session: SessionDep,
                   principal: PrincipalDep) -> list[FlowVersionPublic]:
     return [present_version(v)
             for v in flows.list_versions(session, principal.workspace_id, flow_id)]
 
 
 @router.get("/{flow_id}/versions/{number}", operation_id="get_flow_version")
-def get_version(flow_id: int, number: int, session: SessionDep,
+def get_version(flow_id: IdPath, number: IdPath, session: SessionDep,
                 principal: PrincipalDep) -> FlowVersionDocument:
     row = flows.get_version(session, principal.workspace_id, flow_id, number)
     return FlowVersionDocument(**present_version(row).model_dump(), document=row.document)
 
 
 @router.post("/{flow_id}/rollback", operation_id="rollback_flow", status_code=201)
-def rollback_flow(flow_id: int, body: FlowRollback, session: SessionDep,
+def rollback_flow(flow_id: IdPath, body: FlowRollback, session: SessionDep,
                   principal: PrincipalDep, cauce: CauceDep) -> FlowVersionPublic:
     principal.require("editor")
     return present_version(flows.rollback(session, principal, flow_id, body.version,
@@ -193,7 +194,7 @@ def rollback_flow(flow_id: int, body: FlowRollback, session: SessionDep,
 
 @router.get("/{flow_id}/export", operation_id="export_flow",
             response_class=PlainTextResponse)
-def export_flow(flow_id: int, session: SessionDep, principal: PrincipalDep,
+def export_flow(flow_id: IdPath, session: SessionDep, principal: PrincipalDep,
                 format: Literal["json", "yaml"] = "json",
                 version: int | None = None) -> PlainTextResponse:
     text = flows.export_flow(session, principal.workspace_id, flow_id, version=version,

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from cauce.api.deps import PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
+from cauce.api.pagination import IdPath
 from cauce.services import runs as service
 from cauce.store.models.runtime import OutboxItem, RuntimeRun, StepLogEntry
 
@@ -132,7 +133,7 @@ def list_dead_letters(
 
 @router.post("/dead-letters/{item_id}/retry", operation_id="retry_dead_letter")
 def retry_dead_letter(
-    item_id: int, session: SessionDep, principal: PrincipalDep
+    item_id: IdPath, session: SessionDep, principal: PrincipalDep
 ) -> DeadLetterPublic:
     """Queue a dead letter for delivery again; its attempts start over."""
     principal.require("editor")

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
+from cauce.api.pagination import IdPath
 from cauce.channels import rules
 from cauce.limits import API_PAGE_SIZE_DEFAULT, API_PAGE_SIZE_MAX
 from cauce.services import contacts as contact_service
@@ -76,7 +77,7 @@ def simulator_send(body: inbound.SimulatedMessage, session: SessionDep,
 
 @router.get("/contacts/{contact_id}/messages", operation_id="simulator_transcript")
 def simulator_transcript(
-    contact_id: int, session: SessionDep, principal: PrincipalDep, cauce: CauceDep,
+    contact_id: IdPath, session: SessionDep, principal: PrincipalDep, cauce: CauceDep,
     limit: int = Query(API_PAGE_SIZE_DEFAULT, ge=1, le=API_PAGE_SIZE_MAX),
     before_id: int | None = None,
 ) -> Transcript:

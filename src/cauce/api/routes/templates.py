@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
+from cauce.api.pagination import IdPath
 from cauce.services import channels as service
 from cauce.store.models import WhatsAppTemplate
 
@@ -38,14 +39,14 @@ def _public(row: WhatsAppTemplate) -> TemplatePublic:
 
 
 @router.get("", operation_id="list_templates")
-def list_templates(channel_id: int, session: SessionDep,
+def list_templates(channel_id: IdPath, session: SessionDep,
                    principal: PrincipalDep) -> TemplateList:
     rows = service.list_templates(session, principal.workspace_id, channel_id)
     return TemplateList(items=[_public(r) for r in rows])
 
 
 @router.post("", operation_id="upsert_template", status_code=201)
-def upsert_template(channel_id: int, body: service.TemplateIn, session: SessionDep,
+def upsert_template(channel_id: IdPath, body: service.TemplateIn, session: SessionDep,
                     principal: PrincipalDep, cauce: CauceDep) -> TemplatePublic:
     """Add or edit a template by (name, language) — for tests and the simulator, or to mirror
     a status change before the next sync."""
@@ -55,7 +56,7 @@ def upsert_template(channel_id: int, body: service.TemplateIn, session: SessionD
 
 
 @router.delete("/{template_id}", operation_id="delete_template", status_code=204)
-def delete_template(channel_id: int, template_id: int, session: SessionDep,
+def delete_template(channel_id: IdPath, template_id: IdPath, session: SessionDep,
                     principal: PrincipalDep) -> Response:
     principal.require("editor")
     service.delete_template(session, principal, channel_id, template_id)
@@ -63,7 +64,7 @@ def delete_template(channel_id: int, template_id: int, session: SessionDep,
 
 
 @router.post("/sync", operation_id="sync_templates")
-def sync_templates(channel_id: int, session: SessionDep, principal: PrincipalDep,
+def sync_templates(channel_id: IdPath, session: SessionDep, principal: PrincipalDep,
                    cauce: CauceDep) -> TemplateList:
     """Fetch the number's templates from Meta (``GET /{waba_id}/message_templates``)."""
     principal.require("editor")

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cauce.api.deps import CauceDep
 from cauce.api.errors import error_json
+from cauce.api.pagination import IdPath
 from cauce.services import inbound
 from cauce.services.container import Cauce
 from cauce.services.inbound import WebhookResult
@@ -100,7 +101,7 @@ async def twilio_webhook(request: Request, cauce: CauceDep) -> Response:
 
 @router.post("/sms/{channel_id}", operation_id="generic_sms_webhook")
 async def generic_sms_webhook(
-    channel_id: int, request: Request, cauce: CauceDep,
+    channel_id: IdPath, request: Request, cauce: CauceDep,
     token: Annotated[str | None, Query(description="the channel's webhook_token")] = None,
 ) -> JSONResponse:
     """A generic SMS provider's delivery report or inbound SMS (JSON or form body)."""

@@ -8,7 +8,7 @@ transaction that records the outcome (:meth:`AiHandler.settle`), together with t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from cauce.ai import AiDecision
 from cauce.engine.types import ActivityResult, AiRequested, Input
 from cauce.runtime.delivery import Attempt, Outcome, Route
+from cauce.runtime.handlers import flow_now
 from cauce.services import ai as ai_uses
 from cauce.services.messages import transcript
 from cauce.store.models import Contact, RuntimeRun, Workspace
@@ -37,7 +38,7 @@ class AiHandler:
             return Outcome("done", code="not_waiting")
         contact = session.get(Contact, item.contact_id)
         workspace = session.get(Workspace, item.workspace_id)
-        defaults: dict[str, Any] = {"today": datetime.now(UTC).date().isoformat()}
+        defaults: dict[str, Any] = {"today": flow_now(session).date().isoformat()}
         region = (contact.country if contact is not None else None) or (
             workspace.country if workspace is not None else None)
         if region:

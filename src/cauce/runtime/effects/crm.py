@@ -9,7 +9,7 @@ event's key) also guards a row put back by hand (dead-letter retry).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cauce.engine.types import Input, OpportunityUpdateRequested, TicketRequested
 from cauce.runtime.delivery import Attempt, Outcome, Route
+from cauce.runtime.handlers import flow_now
 from cauce.services import opportunities, tickets
 from cauce.services.errors import ServiceError
 from cauce.services.messages import transcript
@@ -44,7 +45,7 @@ class TicketHandler:
 
     def route(self, session: Session, item: Attempt) -> Route | Outcome:
         event = TicketRequested.model_validate(item.payload)
-        now = datetime.now(UTC)
+        now = flow_now(session)
         entries = [
             tickets.TranscriptEntry(direction="in" if m.direction == "in" else "out",
                                     text=m.text[:8000], at=m.created_at,
@@ -79,7 +80,7 @@ class OpportunityHandler:
 
     def route(self, session: Session, item: Attempt) -> Route | Outcome:
         event = OpportunityUpdateRequested.model_validate(item.payload)
-        now = datetime.now(UTC)
+        now = flow_now(session)
         row = self._target(session, item, event)
         if row is None:
             where = f" in pipeline '{event.pipeline}'" if event.pipeline else ""

@@ -7,7 +7,7 @@ The CRM has no inbox-notes service yet, so ``target: inbox`` becomes an audit en
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cauce.channels.base import ErrorAction, OutboundMessage, SendResult
 from cauce.engine.types import Input, NotificationRequested
 from cauce.runtime.delivery import Attempt, Outcome, Route
-from cauce.runtime.handlers import ChannelDirectory, default_directory
+from cauce.runtime.handlers import ChannelDirectory, default_directory, flow_now
 from cauce.store.models import AuditEntry, RuntimeRun
 
 NOTE_ACTION = "flow.team_note"
@@ -72,7 +72,7 @@ class NotificationHandler:
         run = session.get(RuntimeRun, item.run_id) if item.run_id else None
         actor = f"flow:{run.flow_id}" if run is not None else "flow"
         session.add(AuditEntry(
-            workspace_id=item.workspace_id, at=datetime.now(UTC), actor=actor,
+            workspace_id=item.workspace_id, at=flow_now(session), actor=actor,
             action=NOTE_ACTION, target=target, note=event.text,
             details={"key": item.key, "run_id": item.run_id, "node_id": event.node_id,
                      "subject": event.subject, "to": event.to},
