@@ -172,3 +172,91 @@ def test_whatsapp_text_outside_the_window_fails_with_window_closed(
     assert failed.payload["status"] == "failed" and failed.payload["error_code"] == "131047"
     assert failed.payload["error_reason"].startswith("window closed")
     assert len(graph.sends()) == 1
+
+
+def _run_hola_flow(api: TestClient, cauce: Cauce, graph: Any, node_config: dict[str, Any],
+                   last_inbound_hours_ago: int) -> tuple[list[OutboxItem], list[Any]]:
+    """Publish a one-step WhatsApp flow, record the contact's last inbound message
+    ``last_inbound_hours_ago`` hours back, fire the trigger and deliver; return the outbox
+    rows and the delivery inputs the runtime recorded."""
+    from datetime import timedelta
+
+    from cauce.services.messages import record_inbound
+    from tests.channels.support import connect_whatsapp, inputs
+
+    connect_whatsapp(api, graph.url)
+    flow = {**FLOW, "nodes": [
+        {"id": "hola", "type": "whatsapp_text", "config": node_config,
+         "exits": {"next": "await", "failed": "undeliverable"}},
+        {"id": "await", "type": "wait_for_reply", "config": {"timeout": "1d"},
+         "exits": {"replied": None, "timeout": None}},
+        {"id": "undeliverable", "type": "add_tag", "config": {"tags": ["ventana-cerrada"]},
+         "exits": {"next": None}},
+    ]}
+    contact = api.post("/api/v1/contacts", json={"phone": "+5491122334455",
+                                                 "first_name": "Ana"}).json()
+    now = cauce.clock.now()
+    with cauce.transaction() as s:
+        record_inbound(s, workspace_id=1, contact_id=contact["id"], channel_kind="whatsapp",
+                       channel_id=None, provider_id="wamid.old", kind="text",
+                       content={"text": "hola"},
+                       received_at=now - timedelta(hours=last_inbound_hours_ago))
+        row = Flow(workspace_id=1, name="hola", draft=flow, published_version=1,
+                   created_at=now, updated_at=now)
+        s.add(row)
+        s.flush()
+        s.add(FlowVersion(workspace_id=1, flow_id=row.id, number=1, document=flow,
+                          published_at=now))
+        submit_input(s, workspace_id=1, contact_id=contact["id"],
+                     input=EventIn(name="turno.creado", occurred_at=now))
+    processor = Processor(cauce, default_engine())
+    _drain(processor)
+    delivery = Delivery(cauce, handlers={"message_requested": MessageHandler()})
+    delivery.deliver_batch()
+    delivery.close()
+    _drain(processor)
+    with cauce.transaction() as s:
+        items = list(s.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+    return items, [i for i in inputs(cauce) if i.kind == "delivery"]
+
+
+def test_window_closed_25_hours_ago_sends_the_template_fallback(
+    api: TestClient, cauce: Cauce, graph: Any
+) -> None:
+    items, _ = _run_hola_flow(api, cauce, graph, {
+        "text": "Hola {{ contact.first_name }}, ¿seguimos?",
+        "fallback_template": {"name": "seguimiento", "language": "es",
+                              "body_params": ["{{ contact.first_name }}"]},
+    }, last_inbound_hours_ago=25)
+    (body,) = graph.sent_bodies()
+    assert body["type"] == "template"
+    assert body["template"]["name"] == "seguimiento"
+    assert body["template"]["language"]["code"] == "es"
+    (component,) = [c for c in body["template"]["components"] if c["type"] == "body"]
+    assert component["parameters"] == [{"type": "text", "text": "Ana"}]
+    assert [i.status for i in items] == ["done"]
+    with cauce.transaction() as s:
+        from cauce.store.models import RuntimeRun
+
+        (run,) = s.scalars(select(RuntimeRun)).all()
+        assert run.status == "waiting" and run.state["node_id"] == "await"
+
+
+def test_window_closed_25_hours_ago_without_fallback_takes_failed_with_window_closed(
+    api: TestClient, cauce: Cauce, graph: Any
+) -> None:
+    items, delivered = _run_hola_flow(api, cauce, graph, {"text": "Hola {{ contact.first_name }}"},
+                                      last_inbound_hours_ago=25)
+    assert graph.sends() == []  # refused before any provider call
+    (item,) = items
+    assert item.status == "dead" and (item.last_error or "").startswith("window closed")
+    (failed,) = delivered
+    assert failed.payload["status"] == "failed"
+    assert "window closed" in failed.payload["error_reason"]
+    with cauce.transaction() as s:
+        from cauce.store.models import Contact, RuntimeRun
+
+        (run,) = s.scalars(select(RuntimeRun)).all()
+        assert run.state["node_id"] == "undeliverable" and run.status == "completed"
+        (contact,) = s.scalars(select(Contact)).all()
+        assert "ventana-cerrada" in contact.tags
