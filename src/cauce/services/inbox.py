@@ -657,12 +657,11 @@ def _template_payload(t: TemplateReply) -> dict[str, Any]:
 
 
 def _check_template(session: Session, conversation: Conversation, t: TemplateReply) -> None:
-    """The template must be in the number's registry and approved (when the number has one)."""
+    """The template must be in the number's registry, approved, in that language."""
     query = select(WhatsAppTemplate).where(
         WhatsAppTemplate.workspace_id == conversation.workspace_id,
+        WhatsAppTemplate.channel_id == conversation.channel_id,
         WhatsAppTemplate.name == t.name)
-    if conversation.channel_id is not None:
-        query = query.where(WhatsAppTemplate.channel_id == conversation.channel_id)
     rows = list(session.scalars(query))
     if not rows:
         raise Invalid(f"template: '{t.name}' is not in this number's template registry",
@@ -696,7 +695,7 @@ def reply(session: Session, principal: Principal, conversation_id: int, data: Re
         if row.channel_kind not in ("whatsapp", "simulator"):
             raise Invalid("template: only WhatsApp conversations use templates",
                           field="template")
-        if row.channel_kind == "whatsapp":
+        if row.channel_kind == "whatsapp" and row.channel_id is not None:
             _check_template(session, row, data.template)
         kind, payload = "template", _template_payload(data.template)
     else:
