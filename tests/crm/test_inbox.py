@@ -478,8 +478,10 @@ def test_another_workspaces_conversations_and_teams_are_404(api: TestClient,
         key_b = create_api_key(s, ws_b.id, "b", cauce.clock.now(), role="owner").key
         b_id = ws_b.id
     hb = {"Authorization": f"Bearer {key_b}"}
-    b_contact = api.post("/api/v1/contacts", json={"phone": "+5491199999999", "name": "zzb"},
-                         headers=hb).json()["id"]
+    made = api.post("/api/v1/contacts", json={"phone": "+5491122339999", "name": "zzb"},
+                    headers=hb)
+    assert made.status_code == 201, made.text
+    b_contact = made.json()["id"]
     b_team = api.post("/api/v1/teams", json={"name": "zzb"}, headers=hb).json()["id"]
     b_conv = _handoff(cauce, b_contact, workspace_id=b_id, team="zzb")
     url = f"/api/v1/inbox/conversations/{b_conv}"
