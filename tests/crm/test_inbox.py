@@ -504,3 +504,23 @@ def test_another_workspaces_conversations_and_teams_are_404(api: TestClient,
                      json={"team_id": b_team})
     assert moved.status_code == 422
     assert api.get(url, headers=hb).json()["team_id"] == b_team
+
+
+def test_a_flows_inbox_note_lands_on_the_open_conversation(api: TestClient,
+                                                           cauce: Cauce) -> None:
+    contact = _contact(api)
+    conv = _handoff(cauce, contact)
+    _publish(cauce, [
+        {"id": "nota", "type": "notify_team",
+         "config": {"target": "inbox", "text": "Pagó el pedido {{ trigger.data.order }}"},
+         "exits": {"next": None, "failed": None}},
+    ], {"type": "business_event", "event": "order.paid"})
+    with cauce.transaction() as s:  # business events still run while the bot is paused
+        submit_input(s, workspace_id=1, contact_id=contact, input=EventIn(
+            name="order.paid", data={"order": "4521"}, occurred_at=cauce.clock.now()))
+    settle(cauce)
+    items = api.get(f"/api/v1/inbox/conversations/{conv}/transcript").json()["items"]
+    assert [i["text"] for i in items if i["kind"] == "note"] == ["Pagó el pedido 4521"]
+    with cauce.transaction() as s:
+        assert s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "flow.team_note")).all() == []
