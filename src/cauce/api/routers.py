@@ -13,6 +13,7 @@ from cauce.api.routes import (
     events,
     flows,
     health,
+    inbox,
     meta,
     metrics,
     opportunities,
@@ -40,4 +41,5 @@ API_V1_ROUTERS: list[APIRouter] = [
     runs.router, sim_clock.router, flows.router,
     channels.router, templates.router, simulator.router,
     ai.router,
+    inbox.teams, inbox.router,
 ]

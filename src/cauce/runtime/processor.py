@@ -11,6 +11,10 @@ One call of :meth:`Processor.process_batch` is one transaction:
    re-processing after a crash produces the same runs, keys and timers);
 5. write run states, timers, outbox rows, step log, counters and the inputs' status in bulk.
 
+A contact with an open inbox conversation (a ``handoff`` step handed it to a person) is
+paused: its inbound messages are settled without starting or resuming any run, because they
+are the agent's to answer (:func:`cauce.services.inbox.paused_contacts`).
+
 Grouping many inputs per transaction (group commit) is what makes this fast: the cost of a
 commit is shared by the whole batch.
 """
@@ -55,6 +59,7 @@ from cauce.runtime.ingest import parse_input
 from cauce.runtime.simclock import sync_virtual
 from cauce.runtime.wakeup import OUTBOX_CHANNEL, notify_after_commit
 from cauce.services.container import Cauce
+from cauce.services.inbox import paused_contacts
 from cauce.store.models import Contact, Flow, FlowVersion, Workspace
 from cauce.store.models.runtime import (
     INPUT_DONE,
@@ -210,10 +215,16 @@ class Processor:
         work = self._load(session, rows)
         workspaces = self._workspaces(session, {r.workspace_id for r in rows})
         flows = self._published(session, {r.workspace_id for r in rows})
+        # Contacts handed to a person: their messages are for the agent, not for flows.
+        paused = paused_contacts(session, sorted({r.contact_id for r in rows
+                                                  if r.kind == "message"}))
         now = self.now()
         for contact_id, inputs in by_contact.items():
             cw = work[contact_id]
             for row in sorted(inputs, key=lambda r: r.id):
+                if contact_id in paused and row.kind == "message":
+                    writes.done.append(row.id)
+                    continue
                 self._one(cw, row, workspaces, flows.get(row.workspace_id, []), now, writes)
         self._persist_runs(session, work)
         self._persist_contacts(session, work)

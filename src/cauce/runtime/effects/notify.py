@@ -1,8 +1,10 @@
 """``notification_requested`` rows: a ``notify_team`` node tells the team (not the contact)
 through the workspace's Slack channel, its e-mail channel, or a note in the audit log.
 
-The CRM has no inbox-notes service yet, so ``target: inbox`` becomes an audit entry
-(``action = "flow.team_note"``, target ``contact:<id>``) written in the claim transaction.
+``target: inbox`` becomes a note on the contact's open inbox conversation when it has one
+(the agent handling it sees it in the transcript), and otherwise an audit entry
+(``action = "flow.team_note"``, target ``contact:<id>``); either is written in the claim
+transaction, once per outbox key.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from cauce.channels.base import ErrorAction, OutboundMessage, SendResult
 from cauce.engine.types import Input, NotificationRequested
 from cauce.runtime.delivery import Attempt, Outcome, Route
 from cauce.runtime.handlers import ChannelDirectory, default_directory, flow_now
-from cauce.store.models import AuditEntry, RuntimeRun
+from cauce.store.models import AuditEntry, Conversation, InboxNote, RuntimeRun
 
 NOTE_ACTION = "flow.team_note"
 
@@ -63,14 +65,28 @@ class NotificationHandler:
         })
 
     def _note(self, session: Session, item: Attempt, event: NotificationRequested) -> Outcome:
+        run = session.get(RuntimeRun, item.run_id) if item.run_id else None
+        actor = f"flow:{run.flow_id}" if run is not None else "flow"
+        conversation = session.scalars(select(Conversation).where(
+            Conversation.workspace_id == item.workspace_id,
+            Conversation.contact_id == item.contact_id, Conversation.status == "open")
+            .order_by(Conversation.id)).first()
+        if conversation is not None:
+            if session.scalar(select(InboxNote.id).where(
+                    InboxNote.conversation_id == conversation.id,
+                    InboxNote.message_key == item.key)) is not None:
+                return Outcome("done", code="duplicate")
+            text = f"{event.subject}: {event.text}" if event.subject else event.text
+            session.add(InboxNote(
+                workspace_id=item.workspace_id, conversation_id=conversation.id, kind="note",
+                actor=actor, text=text, message_key=item.key, at=flow_now(session)))
+            return Outcome("done", provider_id=f"conversation:{conversation.id}")
         target = f"contact:{item.contact_id}"
         seen = session.scalars(select(AuditEntry.details).where(
             AuditEntry.workspace_id == item.workspace_id, AuditEntry.action == NOTE_ACTION,
             AuditEntry.target == target)).all()
         if any(isinstance(d, dict) and d.get("key") == item.key for d in seen):
             return Outcome("done", code="duplicate")
-        run = session.get(RuntimeRun, item.run_id) if item.run_id else None
-        actor = f"flow:{run.flow_id}" if run is not None else "flow"
         session.add(AuditEntry(
             workspace_id=item.workspace_id, at=flow_now(session), actor=actor,
             action=NOTE_ACTION, target=target, note=event.text,

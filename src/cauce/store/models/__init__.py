@@ -22,6 +22,7 @@ from cauce.store.models.crm import (
     WebSession,
 )
 from cauce.store.models.flows import Flow, FlowVersion
+from cauce.store.models.inbox import Conversation, InboxNote, Team, TeamMember
 from cauce.store.models.messages import Message
 from cauce.store.models.runtime import (
     FlowCounter,
@@ -43,12 +44,14 @@ __all__ = [
     "Channel",
     "Contact",
     "ContactField",
+    "Conversation",
     "EventReceipt",
     "EventSource",
     "Flow",
     "FlowCounter",
     "FlowVersion",
     "ImportJob",
+    "InboxNote",
     "Membership",
     "Message",
     "Opportunity",
@@ -64,6 +67,8 @@ __all__ = [
     "RuntimeTimer",
     "Segment",
     "StepLogEntry",
+    "Team",
+    "TeamMember",
     "Ticket",
     "User",
     "WebSession",

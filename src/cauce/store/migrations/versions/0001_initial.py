@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:40:55.269276
+Create Date: 2026-11-23 14:25:51.460335
 """
 
 from __future__ import annotations
@@ -387,6 +387,21 @@ def upgrade() -> None:
     with op.batch_alter_table('segments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_segments_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('teams',
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('assignment', sa.String(length=16), nullable=False),
+    sa.Column('last_assigned_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_teams_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_teams')),
+    sa.UniqueConstraint('workspace_id', 'name', name=op.f('uq_teams_workspace_id_name'))
+    )
+    with op.batch_alter_table('teams', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_teams_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('web_sessions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -523,6 +538,20 @@ def upgrade() -> None:
     with op.batch_alter_table('pipeline_stages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pipeline_stages_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('team_members',
+    sa.Column('team_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_team_members_team_id_teams'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_team_members_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_team_members_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team_members')),
+    sa.UniqueConstraint('team_id', 'user_id', name=op.f('uq_team_members_team_id_user_id'))
+    )
+    with op.batch_alter_table('team_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_members_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('tickets',
     sa.Column('key', sa.String(length=128), nullable=True),
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -572,6 +601,44 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_whatsapp_templates_workspace_id'), ['workspace_id'], unique=False)
         batch_op.create_index('ix_whatsapp_templates_workspace_name', ['workspace_id', 'name'], unique=False)
 
+    op.create_table('conversations',
+    sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('channel_kind', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('assignee_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('team_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('priority', sa.String(length=8), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('context', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('run_id', sa.String(length=40), nullable=True),
+    sa.Column('activity_id', sa.String(length=64), nullable=True),
+    sa.Column('transcript_from_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('opened_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_response_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', cauce.store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolution', sa.String(length=64), nullable=True),
+    sa.Column('first_response_seconds', sa.Integer(), nullable=True),
+    sa.Column('resolution_seconds', sa.Integer(), nullable=True),
+    sa.Column('updated_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_conversations_assignee_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], name=op.f('fk_conversations_channel_id_channels'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_conversations_contact_id_contacts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_conversations_team_id_teams'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_conversations_ticket_id_tickets'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_conversations_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations'))
+    )
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index('ix_conversations_assignee_status', ['assignee_id', 'status'], unique=False)
+        batch_op.create_index('ix_conversations_contact_status', ['contact_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversations_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('ix_conversations_ws_status', ['workspace_id', 'status'], unique=False)
+
     op.create_table('opportunities',
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('pipeline_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -600,6 +667,25 @@ def upgrade() -> None:
         batch_op.create_index('ix_opportunities_pipeline_stage', ['pipeline_id', 'stage_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_opportunities_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('inbox_notes',
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('author_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('actor', sa.String(length=254), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('message_key', sa.String(length=120), nullable=True),
+    sa.Column('at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_inbox_notes_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_inbox_notes_conversation_id_conversations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_inbox_notes_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inbox_notes'))
+    )
+    with op.batch_alter_table('inbox_notes', schema=None) as batch_op:
+        batch_op.create_index('ix_inbox_notes_conversation', ['conversation_id', 'at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inbox_notes_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('opportunity_changes',
     sa.Column('opportunity_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
@@ -625,12 +711,24 @@ def downgrade() -> None:
         batch_op.drop_index('ix_opportunity_changes_opp')
 
     op.drop_table('opportunity_changes')
+    with op.batch_alter_table('inbox_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inbox_notes_workspace_id'))
+        batch_op.drop_index('ix_inbox_notes_conversation')
+
+    op.drop_table('inbox_notes')
     with op.batch_alter_table('opportunities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_opportunities_workspace_id'))
         batch_op.drop_index('ix_opportunities_pipeline_stage')
         batch_op.drop_index('ix_opportunities_contact')
 
     op.drop_table('opportunities')
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversations_ws_status')
+        batch_op.drop_index(batch_op.f('ix_conversations_workspace_id'))
+        batch_op.drop_index('ix_conversations_contact_status')
+        batch_op.drop_index('ix_conversations_assignee_status')
+
+    op.drop_table('conversations')
     with op.batch_alter_table('whatsapp_templates', schema=None) as batch_op:
         batch_op.drop_index('ix_whatsapp_templates_workspace_name')
         batch_op.drop_index(batch_op.f('ix_whatsapp_templates_workspace_id'))
@@ -641,6 +739,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tickets_workspace_id'))
 
     op.drop_table('tickets')
+    with op.batch_alter_table('team_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_members_workspace_id'))
+
+    op.drop_table('team_members')
     with op.batch_alter_table('pipeline_stages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pipeline_stages_workspace_id'))
 
@@ -667,6 +769,10 @@ def downgrade() -> None:
 
     op.drop_table('ai_decisions')
     op.drop_table('web_sessions')
+    with op.batch_alter_table('teams', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_teams_workspace_id'))
+
+    op.drop_table('teams')
     with op.batch_alter_table('segments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_segments_workspace_id'))
 
