@@ -589,7 +589,8 @@ def read_transcript(session: Session, workspace_id: int, conversation_id: int, *
     row = get_conversation(session, workspace_id, conversation_id)
     size = check_limit(limit)
     skip = decode_cursor(cursor)
-    want = skip + size + 1
+    # A cursor past any real transcript must not become a LIMIT the database rejects.
+    want = min(skip + size + 1, 2**31 - 1)
     messages = list(session.scalars(select(Message).where(*_message_scope(row))
                                     .order_by(Message.created_at, Message.id).limit(want)))
     notes = list(session.scalars(select(InboxNote).where(
