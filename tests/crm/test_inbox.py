@@ -236,6 +236,9 @@ def test_transcript_has_messages_notes_and_events_in_order_and_pages(
                    params={"limit": 3, "cursor": "3"}).json()
     assert [i["text"] for i in last["items"]] == ["Es calle Falsa 123"]
     assert last["next_cursor"] is None
+    far = api.get(f"/api/v1/inbox/conversations/{conv}/transcript",
+                  params={"cursor": "9999999999999999999"})
+    assert far.status_code == 200 and far.json() == {"items": [], "next_cursor": None}
     assert api.post(f"/api/v1/inbox/conversations/{conv}/notes",
                     json={"text": "  "}).status_code == 422
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cauce.engine.types import ActivityResult, HandoffRequested
@@ -486,22 +486,32 @@ def _message_scope(c: Conversation) -> Any:
 
 
 def _views(session: Session, rows: list[Conversation]) -> list[ConversationView]:
+    """Rows with their contact, last message and last inbound: three queries per page,
+    whatever its size (grouped joins from the page's conversations to their messages)."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
     contacts = {c.id: c for c in session.scalars(
-        select(Contact).where(Contact.id.in_([r.contact_id for r in rows])))} if rows else {}
-    out = []
-    for row in rows:
-        last = session.scalar(select(func.max(Message.created_at)).where(*_message_scope(row)))
-        # The window counts from the contact's last message on the channel, handoff or not.
-        window_conds = [Message.workspace_id == row.workspace_id,
-                        Message.contact_id == row.contact_id, Message.direction == "in"]
-        if row.channel_id is not None:
-            window_conds.append(Message.channel_id == row.channel_id)
-        else:
-            window_conds.append(Message.channel_kind == row.channel_kind)
-        last_in = session.scalar(select(func.max(Message.created_at)).where(*window_conds))
-        out.append(ConversationView(row, contacts.get(row.contact_id), last, last_in,
-                                    _window_hours(row.channel_kind)))
-    return out
+        select(Contact).where(Contact.id.in_([r.contact_id for r in rows])))}
+    c = Conversation
+    same_contact = (Message.workspace_id == c.workspace_id) & (Message.contact_id == c.contact_id)
+    last: dict[int, datetime | None] = dict(session.execute(
+        select(c.id, func.max(Message.created_at)).join(Message, same_contact & and_(
+            Message.id >= c.transcript_from_id,
+            or_(c.channel_id.is_(None), Message.channel_id == c.channel_id,
+                Message.channel_id.is_(None)),
+            or_(c.closed_at.is_(None), Message.created_at <= c.closed_at)))
+        .where(c.id.in_(ids)).group_by(c.id)).all())
+    # The window counts from the contact's last message on the channel, handoff or not.
+    last_in: dict[int, datetime | None] = dict(session.execute(
+        select(c.id, func.max(Message.created_at)).join(Message, same_contact & and_(
+            Message.direction == "in",
+            or_(and_(c.channel_id.is_not(None), Message.channel_id == c.channel_id),
+                and_(c.channel_id.is_(None), Message.channel_kind == c.channel_kind))))
+        .where(c.id.in_(ids)).group_by(c.id)).all())
+    return [ConversationView(row, contacts.get(row.contact_id), last.get(row.id),
+                             last_in.get(row.id), _window_hours(row.channel_kind))
+            for row in rows]
 
 
 def _user_id(principal: Principal) -> int | None:
@@ -589,7 +599,8 @@ def read_transcript(session: Session, workspace_id: int, conversation_id: int, *
     row = get_conversation(session, workspace_id, conversation_id)
     size = check_limit(limit)
     skip = decode_cursor(cursor)
-    want = skip + size + 1
+    # A cursor past any real transcript must not become a LIMIT the database rejects.
+    want = min(skip + size + 1, 2**31 - 1)
     messages = list(session.scalars(select(Message).where(*_message_scope(row))
                                     .order_by(Message.created_at, Message.id).limit(want)))
     notes = list(session.scalars(select(InboxNote).where(
