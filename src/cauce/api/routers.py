@@ -25,6 +25,7 @@ from cauce.api.routes import (
     templates,
     tickets,
     users,
+    webhook_subscriptions,
     webhooks,
     workspace,
 )
@@ -39,5 +40,5 @@ API_V1_ROUTERS: list[APIRouter] = [
     events.router, users.router, session.router, audit.router,
     runs.router, sim_clock.router, flows.router,
     channels.router, templates.router, simulator.router,
-    ai.router,
+    ai.router, webhook_subscriptions.router,
 ]

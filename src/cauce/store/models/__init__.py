@@ -22,6 +22,7 @@ from cauce.store.models.crm import (
     WebSession,
 )
 from cauce.store.models.flows import Flow, FlowVersion
+from cauce.store.models.integrations import WebhookSubscription
 from cauce.store.models.messages import Message
 from cauce.store.models.runtime import (
     FlowCounter,
@@ -67,6 +68,7 @@ __all__ = [
     "Ticket",
     "User",
     "WebSession",
+    "WebhookSubscription",
     "WhatsAppTemplate",
     "Workspace",
 ]
