@@ -10,6 +10,7 @@ from cauce.api.routes import (
     audit,
     channels,
     contacts,
+    dashboard,
     events,
     flows,
     health,
@@ -40,5 +41,5 @@ API_V1_ROUTERS: list[APIRouter] = [
     events.router, users.router, session.router, audit.router,
     runs.router, sim_clock.router, flows.router,
     channels.router, templates.router, simulator.router,
-    ai.router, webhook_subscriptions.router,
+    ai.router, webhook_subscriptions.router, dashboard.router,
 ]
