@@ -239,6 +239,25 @@ def test_exhausted_retries_become_a_dead_letter_and_a_4xx_is_final(
     assert {d["kind"] for d in dead} == {subs.OUTBOX_KIND}
 
 
+def test_a_post_redirect_get_answer_counts_as_delivered(
+    api: TestClient, cauce: Cauce, demo: DemoCredentials,
+) -> None:
+    """Google Apps Script web apps answer every POST with a 302 after running doPost."""
+    _allow_loopback(cauce, demo.workspace_id)
+    with Receiver([302, 301]) as server:
+        _subscribe(api, f"{server.url}/exec?token=t0k3n", ["ticket.opened"])
+        api.post("/api/v1/tickets", json={"subject": "Uno"})
+        assert _deliver(cauce) == 1
+        api.post("/api/v1/tickets", json={"subject": "Dos"})
+        assert _deliver(cauce) == 1
+        first, second = _webhook_rows(cauce)
+        assert first.status == "done"
+        # A permanent redirect is a wrong URL, not a delivery; it is never followed.
+        assert (second.status, second.last_error_code) == ("dead", "http_301")
+        hooks = server.requests_to("/exec")
+        assert len(hooks) == 2 and hooks[0].query == {"token": ["t0k3n"]}
+
+
 def test_private_addresses_are_refused_unless_the_workspace_allows_them(
     api: TestClient, cauce: Cauce, receiver: Receiver,
 ) -> None:

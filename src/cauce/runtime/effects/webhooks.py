@@ -5,7 +5,8 @@ Each attempt POSTs the row's fixed body through the SSRF-guarded HTTP client of 
 request steps (public addresses only unless the workspace allows the host; the connection goes
 to the checked address), signed with a timestamp taken at the attempt. 5xx, 429 and network
 errors are retried with the outbox's backoff and end as dead letters after the last attempt;
-any other non-2xx answer is the receiver refusing the event (a bad signature, an unknown
+302/303 count as delivered (see ``ACCEPTED_REDIRECTS``);
+any other answer is the receiver refusing the event (a bad signature, an unknown
 route) and is a dead letter at once, visible with its reason in the runs API.
 """
 
@@ -23,6 +24,10 @@ from cauce.services import webhook_subscriptions as subs
 from cauce.store.models import WebhookSubscription, Workspace
 
 TIMEOUT_SECONDS = 10.0
+# A 302/303 answer to a POST is "processed; see the result elsewhere" (Post/Redirect/Get).
+# Google Apps Script web apps always answer a POST that way after running doPost, so these
+# count as delivered; redirects are never followed (the target was not SSRF-checked).
+ACCEPTED_REDIRECTS = (302, 303)
 
 
 class WebhookHandler:
@@ -65,7 +70,7 @@ class WebhookHandler:
             "POST", route.data["url"], headers, body.decode(), TIMEOUT_SECONDS,
             route.data["allowed"], resolve=self.resolve,
         )
-        if result.ok:
+        if result.ok or result.status in ACCEPTED_REDIRECTS:
             return Outcome("done")
         if result.retryable:
             return Outcome("retry", error=result.error, code=f"http_{result.status or 'error'}",
