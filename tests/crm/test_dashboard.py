@@ -271,6 +271,7 @@ def test_flow_filter_and_range(
     bad = api.get("/api/v1/dashboard", params={"from": RANGE["to"], "to": RANGE["from"]})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "from"
     assert api.get("/api/v1/dashboard", params={"flow_id": 987654}).status_code == 404
+    assert api.get("/api/v1/dashboard", params={"to": "0001-01-01T00:00:00Z"}).status_code == 422
     assert api.get("/api/v1/dashboard", params={
         "from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}).status_code == 422
 

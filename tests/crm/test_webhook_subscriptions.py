@@ -127,6 +127,9 @@ def test_crud_shows_the_secret_once_and_validates(api: TestClient) -> None:
     bad = api.post("/api/v1/webhook-subscriptions",
                    json={"url": "ftp://x.example/a", "events": ["contact.created"]})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "url"
+    bad = api.post("/api/v1/webhook-subscriptions",
+                   json={"url": "http://[::1/x", "events": ["contact.created"]})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "url"
     bad = api.post("/api/v1/webhook-subscriptions", json={"url": "https://x.example",
                                                           "events": []})
     assert bad.status_code == 422

@@ -338,7 +338,13 @@ def window(
     flow_id: int | None, now: datetime,
 ) -> Window:
     end = _utc(end, "to") if end is not None else now
-    start = _utc(start, "from") if start is not None else end - timedelta(days=DEFAULT_RANGE_DAYS)
+    if start is not None:
+        start = _utc(start, "from")
+    else:
+        try:
+            start = end - timedelta(days=DEFAULT_RANGE_DAYS)
+        except OverflowError:
+            raise Invalid("to: out of range", field="to") from None
     if start >= end:
         raise Invalid("from: must be before to", field="from")
     if end - start > timedelta(days=MAX_RANGE_DAYS):

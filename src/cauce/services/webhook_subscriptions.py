@@ -76,13 +76,15 @@ class Created:
 
 def _check_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Invalid("url: an http:// or https:// URL with a host", field="url")
     try:
-        _ = parts.port
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
     except ValueError:
-        raise Invalid("url: the port is not a number between 0 and 65535", field="url") from None
+        raise Invalid("url: not a valid URL (host or port)", field="url") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise Invalid("url: an http:// or https:// URL with a host", field="url")
+    if any(ch.isspace() for ch in url):
+        raise Invalid("url: must not contain spaces", field="url")
     return url
 
 
