@@ -169,7 +169,9 @@ def test_crm_events_are_delivered_signed_to_a_real_server(
     assert by_event["contact.updated"]["name"] == "Ana Pérez"
     assert by_event["ticket.opened"]["subject"] == "No puedo entrar"
     won = [r.json()["data"] for r in hooks if r.headers["x-cauce-event"] == "opportunity.changed"]
-    assert (won[-1]["from_status"], won[-1]["moved_to_status"]) == ("open", "won")
+    # Deliveries run concurrently, so arrival order is not creation order.
+    assert sorted((w["change"], w["from_status"], w["moved_to_status"]) for w in won) == [
+        ("created", None, "open"), ("updated", "open", "won")]
     assert all(r.status == "done" for r in _webhook_rows(cauce))
 
 
@@ -375,3 +377,20 @@ def test_goal_reached_and_failed_messages_are_published(
         "131026", contact_id, "hello")
     with cauce.transaction() as s:
         assert s.get(Contact, contact_id) is not None
+
+
+def test_a_csv_import_publishes_created_and_changed_contacts(api: TestClient, cauce: Cauce) -> None:
+    _subscribe(api, "https://hooks.example.com/i", ["contact.created", "contact.updated"])
+
+    def upload(text: str) -> None:
+        res = api.post("/api/v1/contacts/imports",
+                       files={"file": ("c.csv", text.encode(), "text/csv")},
+                       data={"mapping": json.dumps({"email": "email", "name": "name"})})
+        assert res.status_code == 202, res.text
+
+    upload("email,name\nana@example.com,Ana\nbea@example.com,Bea\n")
+    upload("email,name\nana@example.com,Ana\nbea@example.com,Beatriz\n")  # only Bea changed
+    queued = [(r.payload["event"], json.loads(r.payload["body"])["data"]["name"])
+              for r in _webhook_rows(cauce)]
+    assert queued == [("contact.created", "Ana"), ("contact.created", "Bea"),
+                      ("contact.updated", "Beatriz")]

@@ -200,6 +200,12 @@ def _subscribers(session: Session, workspace_id: int) -> list[tuple[int, list[st
     return cache[workspace_id]
 
 
+def wanted(session: Session, workspace_id: int, event: str) -> bool:
+    """Whether any active subscription of the workspace wants ``event`` (lets bulk writers
+    skip building payloads nobody receives)."""
+    return any(event in events for _, events in _subscribers(session, workspace_id))
+
+
 def publish(
     session: Session, workspace_id: int, event: str, data: dict[str, Any], now: datetime, *,
     contact_id: int | None = None, event_id: str | None = None,
