@@ -10,6 +10,7 @@ from cauce.api.routes import (
     audit,
     channels,
     contacts,
+    dashboard,
     events,
     flows,
     health,
@@ -26,6 +27,7 @@ from cauce.api.routes import (
     templates,
     tickets,
     users,
+    webhook_subscriptions,
     webhooks,
     workspace,
 )
@@ -40,6 +42,5 @@ API_V1_ROUTERS: list[APIRouter] = [
     events.router, users.router, session.router, audit.router,
     runs.router, sim_clock.router, flows.router,
     channels.router, templates.router, simulator.router,
-    ai.router,
-    inbox.teams, inbox.router,
+    ai.router, inbox.teams, inbox.router, webhook_subscriptions.router, dashboard.router,
 ]

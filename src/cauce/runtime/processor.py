@@ -117,6 +117,7 @@ class _Writes:
     cancelled_timers: list[str] = field(default_factory=list)
     done: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    goals: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
 
 
 class _Ids:
@@ -343,6 +344,12 @@ class Processor:
                                         inp, ctx, now, writes)
             elif kind == "error":
                 errors.append(f"{ev.node_id}: {ev.code}: {ev.message}")
+            elif kind == "goal_reached":
+                writes.goals.append((ws, cw.contact_id, {
+                    "run_id": state.run_id, "flow_id": flow_id, "flow_version": version,
+                    "contact_id": cw.contact_id, "node_id": ev.node_id,
+                    "reached_at": now.isoformat(),
+                }))
         writes.steps.append({
             "workspace_id": ws, "run_id": state.run_id, "input_id": row.id,
             "input_kind": row.kind, "node_id": state.node_id, "status": state.status.value,
@@ -492,6 +499,12 @@ class Processor:
             metrics.OUTBOX_ENQUEUED.inc(len(writes.outbox))
         if writes.steps:
             session.execute(insert(_table(StepLogEntry)), writes.steps)
+        if writes.goals:
+            from cauce.services.webhook_subscriptions import publish
+
+            for ws, contact_id, data in writes.goals:
+                publish(session, ws, "flow.goal_reached", data, now, contact_id=contact_id,
+                        event_id=f"goal-{data['run_id']}")
         if writes.counters:
             self._add_counters(session, writes.counters)
         if writes.new_inputs:

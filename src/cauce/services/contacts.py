@@ -426,7 +426,18 @@ def create_contact(
     session.add(contact)
     session.flush()
     _emit_tags(session, contact, added, [], now)
+    publish_contact(session, contact, "contact.created", now)
     return contact
+
+
+def publish_contact(session: Session, contact: Contact, event: str, now: datetime) -> None:
+    """The outbound webhook of a contact change (``contact.created`` / ``contact.updated``)."""
+    from cauce.services import webhook_subscriptions
+
+    webhook_subscriptions.publish(
+        session, contact.workspace_id, event, webhook_subscriptions.contact_data(contact), now,
+        contact_id=contact.id,
+    )
 
 
 def get_contact(session: Session, workspace_id: int, contact_id: int) -> Contact:
@@ -445,14 +456,20 @@ def update_contact(
         data, default_country=ws.country, default_timezone=ws.timezone,
         definitions=field_definitions(session, workspace_id) if data.fields else {}, now=now,
     )
+    from cauce.services.webhook_subscriptions import contact_data
+
     before = list(contact.tags or [])
+    snapshot = contact_data(contact)
     added = _apply(contact, norm, now)
     if not (contact.phone or contact.email or contact.external_id):
         raise Invalid("a contact needs a phone, an email or an external_id", field="phone")
     _check_unique(session, contact)
+    changed = contact_data(contact) != snapshot
     session.flush()
     removed = [t for t in before if t not in (contact.tags or [])]
     _emit_tags(session, contact, added, removed, now)
+    if changed:
+        publish_contact(session, contact, "contact.updated", now)
     return contact
 
 

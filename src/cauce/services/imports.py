@@ -8,6 +8,7 @@ updates instead of duplicating. Bad rows are skipped and reported with their lin
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import shutil
@@ -369,6 +370,11 @@ def _upsert_batch(
             )
         )
     ]
+    from cauce.services import webhook_subscriptions as hooks
+
+    want_created = hooks.wanted(session, workspace_id, "contact.created")
+    want_updated = hooks.wanted(session, workspace_id, "contact.updated")
+    before = {c["id"]: copy.deepcopy(c) for c in existing} if want_updated else {}
     index: dict[tuple[str, str], dict[str, Any]] = {}
     for c in existing:
         for attr in ("phone", "email", "external_id"):
@@ -408,7 +414,39 @@ def _upsert_batch(
         session.execute(insert(Contact), new)
     if touched:
         session.execute(update(Contact), list(touched.values()))
+    if want_created or want_updated:
+        _publish_imported(session, workspace_id, new if want_created else [],
+                          [t for i, t in touched.items() if i in before
+                           and _without_stamp(t) != _without_stamp(before[i])],
+                          now)
     return len(new), len(touched)
+
+
+def _without_stamp(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "updated_at"}
+
+
+def _publish_imported(
+    session: Session, workspace_id: int, created: list[dict[str, Any]],
+    changed: list[dict[str, Any]], now: datetime,
+) -> None:
+    """Outbound webhooks for a batch (only when a subscription wants them): the rows were
+    written in bulk, so the new contacts are read back by their identifiers."""
+    from cauce.services.contacts import publish_contact
+
+    conds = []
+    for attr in ("phone", "email", "external_id"):
+        wanted = {r[attr] for r in created if r.get(attr)}
+        if wanted:
+            conds.append(getattr(Contact, attr).in_(wanted))
+    rows = list(session.scalars(select(Contact).where(
+        Contact.workspace_id == workspace_id, or_(*conds)).order_by(Contact.id))) if conds else []
+    for contact in rows:
+        publish_contact(session, contact, "contact.created", now)
+    if changed:
+        for contact in session.scalars(select(Contact).where(
+                Contact.id.in_([c["id"] for c in changed])).order_by(Contact.id)):
+            publish_contact(session, contact, "contact.updated", now)
 
 
 _UPDATABLE = (

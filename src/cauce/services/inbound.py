@@ -99,6 +99,7 @@ def find_or_create_contact(session: Session, workspace_id: int, *, phone: str | 
                           created_at=now, updated_at=now)
         session.add(contact)
         session.flush()
+        contact_service.publish_contact(session, contact, "contact.created", now)
         return contact
 
 

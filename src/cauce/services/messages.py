@@ -54,12 +54,30 @@ def record_outbound(
         session.add(row)
     if provider_id:
         row.provider_id = provider_id
+    newly_failed = status == "failed" and row.failed_at is None
     if status != "queued":
         _advance(row, status, now)
     if error_code or error_reason:
         row.error_code, row.error_reason = error_code, (error_reason or "")[:500]
     session.flush()
+    if newly_failed:
+        publish_failed(session, row, now)
     return row
+
+
+def publish_failed(session: Session, row: Message, now: datetime) -> None:
+    """The ``message.failed`` outbound webhook."""
+    from cauce.services import webhook_subscriptions
+
+    webhook_subscriptions.publish(
+        session, row.workspace_id, "message.failed", {
+            "id": row.id, "key": row.key, "contact_id": row.contact_id,
+            "channel": row.channel_kind, "kind": row.kind, "text": row.text[:1000],
+            "error_code": row.error_code, "error_reason": row.error_reason,
+            "run_id": row.run_id, "node_id": row.node_id,
+            "created_at": row.created_at.isoformat(),
+        }, now, contact_id=row.contact_id, event_id=f"message-{row.id}-failed",
+    )
 
 
 def _advance(row: Message, status: str, at: datetime) -> bool:
@@ -116,6 +134,8 @@ def apply_status(
     if status == "failed" and new:
         row.error_code = error_code
         row.error_reason = (error_reason or "")[:500] or None
+        session.flush()
+        publish_failed(session, row, at)
     if pricing:
         row.pricing_category = pricing.get("category") or row.pricing_category
         row.pricing_type = pricing.get("type") or row.pricing_type

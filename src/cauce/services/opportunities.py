@@ -184,10 +184,16 @@ def _record(
     )
     session.add(change)
     session.flush()
+    data = event_data(session, row, changes, created=created)
     emit(
-        session, row.workspace_id, row.contact_id, "opportunity.changed",
-        event_data(session, row, changes, created=created),
+        session, row.workspace_id, row.contact_id, "opportunity.changed", data,
         f"opportunity:{row.id}:change:{change.id}", now,
+    )
+    from cauce.services import webhook_subscriptions
+
+    webhook_subscriptions.publish(
+        session, row.workspace_id, "opportunity.changed", data, now,
+        contact_id=row.contact_id, event_id=f"opportunity-{row.id}-change-{change.id}",
     )
 
 

@@ -92,7 +92,23 @@ def create_ticket(
     )
     session.add(row)
     session.flush()
+    from cauce.services import webhook_subscriptions
+
+    webhook_subscriptions.publish(
+        session, workspace_id, "ticket.opened", ticket_data(row), now,
+        contact_id=row.contact_id, event_id=f"ticket-{row.id}-opened",
+    )
     return row, True
+
+
+def ticket_data(row: Ticket) -> dict[str, Any]:
+    """The ``ticket.opened`` webhook payload (the contract in docs/crm.md)."""
+    return {
+        "id": row.id, "contact_id": row.contact_id, "subject": row.subject,
+        "description": row.description, "priority": row.priority, "status": row.status,
+        "assignee_id": row.assignee_id, "team": row.team, "context": dict(row.context),
+        "source": row.source, "created_at": row.created_at.isoformat(),
+    }
 
 
 def get_ticket(session: Session, workspace_id: int, ticket_id: int) -> Ticket:

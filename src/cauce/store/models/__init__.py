@@ -23,6 +23,7 @@ from cauce.store.models.crm import (
 )
 from cauce.store.models.flows import Flow, FlowVersion
 from cauce.store.models.inbox import Conversation, InboxNote, Team, TeamMember
+from cauce.store.models.integrations import WebhookSubscription
 from cauce.store.models.messages import Message
 from cauce.store.models.runtime import (
     FlowCounter,
@@ -72,6 +73,7 @@ __all__ = [
     "Ticket",
     "User",
     "WebSession",
+    "WebhookSubscription",
     "WhatsAppTemplate",
     "Workspace",
 ]

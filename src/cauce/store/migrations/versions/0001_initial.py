@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:25:51.460335
+Create Date: 2026-11-23 16:38:17.958434
 """
 
 from __future__ import annotations
@@ -416,6 +416,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_sessions')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_web_sessions_token_hash'))
     )
+    op.create_table('webhook_subscriptions',
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('events', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=False),
+    sa.Column('secret_encrypted', sa.Text(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_webhook_subscriptions_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions'))
+    )
+    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_subscriptions_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('ai_decisions',
     sa.Column('run_id', sa.String(length=64), nullable=True),
     sa.Column('flow_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -768,6 +784,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ai_decisions_workspace_flow')
 
     op.drop_table('ai_decisions')
+    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_subscriptions_workspace_id'))
+
+    op.drop_table('webhook_subscriptions')
     op.drop_table('web_sessions')
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teams_workspace_id'))
