@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cauce.clock import VirtualClock
@@ -174,6 +174,15 @@ class Delivery:
                 .limit(self.config.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
+            if not rows:
+                # Nothing ready: sleep until the earliest row that will be (rows spread over
+                # a rate limit's refill, backoffs), instead of a full idle poll.
+                soonest = session.scalar(
+                    select(func.min(OutboxItem.next_attempt_at))
+                    .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING])))
+                if soonest is not None:
+                    self._wake_in(max((soonest - now).total_seconds(), 0.001))
+                return out
             routed: list[tuple[OutboxItem, Attempt, Route]] = []
             settles = _Settles()
             # Contact rules (24-hour window, caps, quiet hours) are flow semantics: they run on
@@ -210,6 +219,7 @@ class Delivery:
                     continue
                 routed.append((row, attempt, route))
             grants = self._take_tokens(session, routed, now)
+            deferred: dict[str, int] = defaultdict(int)
             for row, _, route in routed:
                 wait = self.breaker.open_for(route.provider)
                 if wait > 0:
@@ -220,8 +230,15 @@ class Delivery:
                     granted, wait = grants[route.bucket]
                     if granted <= 0:
                         metrics.RATE_LIMITED.labels(route.bucket).inc()
+                        # Spread the rows the bucket could not take over the times its
+                        # tokens come back (in queue order), so later claims find about as
+                        # many due rows as the bucket can grant instead of routing and
+                        # deferring the same rows again every round.
+                        queued = deferred[route.bucket]
+                        deferred[route.bucket] += 1
+                        at = wait + queued / route.rate if route.rate > 0 else wait
                         row.status = OUTBOX_PENDING
-                        row.next_attempt_at = now + timedelta(seconds=wait)
+                        row.next_attempt_at = now + timedelta(seconds=at)
                         self._wake_in(wait)
                         continue
                     grants[route.bucket] = (granted - 1, wait)
@@ -261,8 +278,10 @@ class Delivery:
         grants: dict[str, tuple[int, float]] = {}
         for bucket in sorted(wanted):
             route = spec[bucket]
+            # The time of taking, not of the claim's start: routing a batch takes a while,
+            # and the tokens should match the moment the sends are released.
             grant = ratelimit.take(session, bucket, rate=route.rate, burst=route.burst,
-                                   want=wanted[bucket], now=now)
+                                   want=wanted[bucket], now=max(now, self.wall()))
             grants[bucket] = (grant.granted, grant.wait_seconds)
         return grants
 
