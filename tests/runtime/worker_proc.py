@@ -45,7 +45,7 @@ def main() -> None:
         delivery_config=DeliveryConfig(
             lease_seconds=float(os.environ.get("CAUCE_TEST_LEASE", "5")),
             reconcile_grace=float(os.environ.get("CAUCE_TEST_GRACE", "1.5")),
-            batch_size=32,
+            batch_size=int(os.environ.get("CAUCE_TEST_DELIVERY_BATCH", "32")),
         ),
     )
     runtime = Runtime(cauce, FakeEngine(), options)
