@@ -6,7 +6,8 @@
 2. Make every timer due now and measure how long the runtime (scheduler + 2 worker threads in
    this process) takes to resume them all.
 
-Usage: python bench/bench_waiting.py [N]   (default 20000; the acceptance target is 100k/1M)
+Usage: python bench/bench_waiting.py [N]   (default 20000; the targets are stated for 100k and
+1M, so the table also gives the time 100,000 would take at the measured rate)
 """
 
 from __future__ import annotations
@@ -79,15 +80,28 @@ def main() -> None:
             time.sleep(0.1)
         resumed_s = time.perf_counter() - start
         runtime.stop()
-        table("waiting runs and timers due at once (PostgreSQL)", ["measure", "value"], [
-            ["runs started (segment-style start)", f"{n:,} in {started_s:.1f} s "
-             f"({n / started_s:,.0f}/s)"],
-            ["bytes per waiting run (runs + timers + indexes)", f"{waiting_bytes / n:,.0f}"],
-            ["step log bytes per run (history, not needed to wait)", f"{log_bytes / n:,.0f}"],
+        start_rate, resume_rate = n / started_s, n / resumed_s
+        per_run = waiting_bytes / n
+        rss_delta = rss_after - rss_before
+
+        def verdict(ok: bool) -> str:
+            return "met" if ok else "MISSED"
+
+        table("waiting runs and timers due at once (PostgreSQL)",
+              ["measure", "measured", "target", "target"], [
+            ["segment start: first step done for all", f"{n:,} in {started_s:.1f} s "
+             f"({start_rate:,.0f}/s; 100,000 would take {100_000 / start_rate:.0f} s)",
+             "100,000 in <= 20 s", verdict(100_000 / start_rate <= 20)],
+            ["bytes per waiting run (runs + timers + indexes)", f"{per_run:,.0f}",
+             "<= 1,024", verdict(per_run <= 1024)],
+            ["step log bytes per run (history, not needed to wait)", f"{log_bytes / n:,.0f}",
+             "", ""],
             ["worker RSS before / after starting them (MB)",
-             f"{rss_before:.0f} / {rss_after:.0f}"],
+             f"{rss_before:.0f} / {rss_after:.0f} ({rss_delta:+.0f} MB)",
+             "unchanged", verdict(rss_delta < 16)],
             ["timers due at once, all resumed in", f"{resumed_s:.1f} s "
-             f"({n / resumed_s:,.0f}/s)"],
+             f"({resume_rate:,.0f}/s; 100,000 would take {100_000 / resume_rate:.0f} s)",
+             "100,000 in <= 10 s", verdict(100_000 / resume_rate <= 10)],
         ])
     finally:
         db.close()
