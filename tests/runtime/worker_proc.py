@@ -31,10 +31,12 @@ def main() -> None:
         config = {"phone_number_id": "1055", "access_token": "t", "graph_base_url": graph_url,
                   "timeout_seconds": 2}
 
+        rate = float(os.environ.get("CAUCE_TEST_RATE", "100000"))
+
         def directory(_s: Session, _ws: int, _channel: str) -> ResolvedChannel:
             # A high rate: this test is about crashes, not pacing (bench_pace measures that).
             return ResolvedChannel(kind="whatsapp", config=config, sender="1055",
-                                   rate_per_second=100_000)
+                                   rate_per_second=rate)
 
         register_handler("message_requested", MessageHandler(directory))
     options = RuntimeOptions(
@@ -43,7 +45,7 @@ def main() -> None:
         delivery_config=DeliveryConfig(
             lease_seconds=float(os.environ.get("CAUCE_TEST_LEASE", "5")),
             reconcile_grace=float(os.environ.get("CAUCE_TEST_GRACE", "1.5")),
-            batch_size=32,
+            batch_size=int(os.environ.get("CAUCE_TEST_DELIVERY_BATCH", "32")),
         ),
     )
     runtime = Runtime(cauce, FakeEngine(), options)

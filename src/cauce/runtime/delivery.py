@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cauce.clock import VirtualClock
@@ -174,12 +174,26 @@ class Delivery:
                 .limit(self.config.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
+            if not rows:
+                # Nothing ready: sleep until the earliest row that will be (rows spread over
+                # a rate limit's refill, backoffs), instead of a full idle poll.
+                soonest = session.scalar(
+                    select(func.min(OutboxItem.next_attempt_at))
+                    .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING])))
+                if soonest is not None:
+                    # At least 20 ms: a row already due is held by another worker's claim,
+                    # and polling it every millisecond would only burn CPU.
+                    self._wake_in(max((soonest - now).total_seconds(), 0.02))
+                return out
             routed: list[tuple[OutboxItem, Attempt, Route]] = []
+            settles = _Settles()
             # Contact rules (24-hour window, caps, quiet hours) are flow semantics: they run on
             # the flows' clock, which is the shared virtual time in simulator mode.
             session.info["flow_now"] = self._flow_now(session) if rows else now
+            attempts = {row.id: _attempt(row) for row in rows}
+            self._prepare(session, list(attempts.values()))
             for row in rows:
-                attempt = _attempt(row)
+                attempt = attempts[row.id]
                 handler = self.handlers.get(row.kind)
                 if handler is None:
                     self._dead(row, f"no delivery handler for '{row.kind}' effects", "no_handler",
@@ -195,7 +209,7 @@ class Delivery:
                     routed_or_done = Outcome("retry", error=f"{type(exc).__name__}: {exc}",
                                              code="route_error")
                 if isinstance(routed_or_done, Outcome):
-                    self._apply(session, row, attempt, routed_or_done, handler, now)
+                    self._apply(session, row, attempt, routed_or_done, handler, now, settles)
                     continue
                 route = routed_or_done
                 if (row.status == OUTBOX_SENDING and route.status_callbacks
@@ -207,6 +221,7 @@ class Delivery:
                     continue
                 routed.append((row, attempt, route))
             grants = self._take_tokens(session, routed, now)
+            deferred: dict[str, int] = defaultdict(int)
             for row, _, route in routed:
                 wait = self.breaker.open_for(route.provider)
                 if wait > 0:
@@ -217,8 +232,15 @@ class Delivery:
                     granted, wait = grants[route.bucket]
                     if granted <= 0:
                         metrics.RATE_LIMITED.labels(route.bucket).inc()
+                        # Spread the rows the bucket could not take over the times its
+                        # tokens come back (in queue order), so later claims find about as
+                        # many due rows as the bucket can grant instead of routing and
+                        # deferring the same rows again every round.
+                        queued = deferred[route.bucket]
+                        deferred[route.bucket] += 1
+                        at = wait + queued / route.rate if route.rate > 0 else wait
                         row.status = OUTBOX_PENDING
-                        row.next_attempt_at = now + timedelta(seconds=wait)
+                        row.next_attempt_at = now + timedelta(seconds=at)
                         self._wake_in(wait)
                         continue
                     grants[route.bucket] = (granted - 1, wait)
@@ -228,7 +250,23 @@ class Delivery:
                 row.next_attempt_at = now + timedelta(seconds=self.config.lease_seconds)
                 row.updated_at = now
                 out.append((_attempt(row), route))
+            settles.run(session, now)
         return out
+
+    def _prepare(self, session: Session, attempts: list[Attempt]) -> None:
+        """Let each handler gather what routing its rows needs with set queries for the whole
+        batch (contacts, contact-rule facts, channel configs) instead of a few per row."""
+        by_kind: dict[str, list[Attempt]] = defaultdict(list)
+        for attempt in attempts:
+            by_kind[attempt.kind].append(attempt)
+        for kind, items in by_kind.items():
+            prepare = getattr(self.handlers.get(kind), "prepare", None)
+            if prepare is None:
+                continue
+            try:
+                prepare(session, items)
+            except Exception:  # route() then gathers per row and reports the error per row
+                log.exception("outbox_prepare_failed", kind=kind)
 
     def _take_tokens(
         self, session: Session, routed: list[tuple[OutboxItem, Attempt, Route]], now: datetime
@@ -242,8 +280,10 @@ class Delivery:
         grants: dict[str, tuple[int, float]] = {}
         for bucket in sorted(wanted):
             route = spec[bucket]
+            # The time of taking, not of the claim's start: routing a batch takes a while,
+            # and the tokens should match the moment the sends are released.
             grant = ratelimit.take(session, bucket, rate=route.rate, burst=route.burst,
-                                   want=wanted[bucket], now=now)
+                                   want=wanted[bucket], now=max(now, self.wall()))
             grants[bucket] = (grant.granted, grant.wait_seconds)
         return grants
 
@@ -277,17 +317,20 @@ class Delivery:
             rows = session.scalars(
                 select(OutboxItem).where(OutboxItem.id.in_(sorted(by_id))).with_for_update()
             ).all()
+            settles = _Settles()
             for row in rows:
                 attempt, outcome = by_id[row.id]
                 if row.status != OUTBOX_SENDING or row.attempts != attempt.attempts:
                     # Settled meanwhile (a status webhook) or the lease ran out and another
                     # worker took over: its record wins.
                     continue
-                self._apply(session, row, attempt, outcome, self.handlers[row.kind], now)
+                self._apply(session, row, attempt, outcome, self.handlers[row.kind], now,
+                            settles)
+            settles.run(session, now)
 
     def _apply(
         self, session: Session, row: OutboxItem, attempt: Attempt, outcome: Outcome,
-        handler: Handler, now: datetime,
+        handler: Handler, now: datetime, settles: _Settles,
     ) -> None:
         row.updated_at = now
         channel = row.channel or row.kind
@@ -312,9 +355,7 @@ class Delivery:
                                   f"{outcome.error}", code=outcome.code)
             self._dead(row, outcome.error or "failed", outcome.code, now)
             inputs += handler.failed_inputs(attempt, outcome, now)
-        settle = getattr(handler, "settle", None)
-        if settle is not None:
-            settle(session, attempt, outcome, now)
+        settles.add(handler, attempt, outcome)
         for inp in inputs:
             submit_input(session, workspace_id=row.workspace_id, contact_id=row.contact_id,
                          input=inp, now=now)
@@ -331,6 +372,31 @@ class Delivery:
         if retry_after is not None:
             delay = max(delay, retry_after)
         return float(delay)
+
+
+class _Settles:
+    """The handlers' ``settle`` calls of one transaction, made together at its end: a handler
+    with ``settle_many`` gets its rows in one call (one multi-row write), others one by one."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[Handler, list[tuple[Attempt, Outcome]]]] = {}
+
+    def add(self, handler: Handler, attempt: Attempt, outcome: Outcome) -> None:
+        if getattr(handler, "settle_many", None) is None and \
+                getattr(handler, "settle", None) is None:
+            return
+        self._items.setdefault(id(handler), (handler, []))[1].append((attempt, outcome))
+
+    def run(self, session: Session, now: datetime) -> None:
+        for handler, items in self._items.values():
+            many = getattr(handler, "settle_many", None)
+            if many is not None:
+                many(session, items, now)
+                continue
+            settle = handler.settle  # type: ignore[attr-defined]
+            for attempt, outcome in items:
+                settle(session, attempt, outcome, now)
+        self._items.clear()
 
 
 def _attempt(row: OutboxItem) -> Attempt:

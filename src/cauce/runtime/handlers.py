@@ -12,14 +12,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cauce.channels.base import ErrorAction, OutboundMessage, SendResult
 from cauce.engine.types import ActivityResult, DeliveryStatus, Input
 from cauce.runtime import http_step
 from cauce.runtime.delivery import HANDLERS, Attempt, Outcome, Route
-from cauce.services.messages import check_rules, record_outbound
+from cauce.services.messages import (
+    OutboundRecord,
+    RulesQuery,
+    check_rules_many,
+    record_outbound_many,
+)
 from cauce.store.models import Contact, Workspace
+
+# session.info key: the routes MessageHandler.prepare worked out for a claimed batch.
+_PREPARED = "cauce.message_routes"
 
 
 def flow_now(session: Session) -> datetime:
@@ -71,51 +80,87 @@ class MessageHandler:
     def __init__(self, directory: ChannelDirectory = default_directory) -> None:
         self.directory = directory
 
-    def route(self, session: Session, item: Attempt) -> Route | Outcome:
+    def prepare(self, session: Session, items: list[Attempt]) -> None:
+        """Route a whole claimed batch at once: each (workspace, channel) is resolved once,
+        the contacts come in one query and the contact rules judge every row with a few set
+        queries (:func:`check_rules_many`). :meth:`route` then only looks its row up."""
         from cauce.channels.registry import get_adapter
 
-        channel = str(item.payload.get("channel") or item.channel)
-        resolved = self.directory(session, item.workspace_id, channel)
-        if resolved is None:
-            return Outcome("failed", code="no_channel",
-                           error=f"the workspace has no '{channel}' channel configured")
-        contact = session.get(Contact, item.contact_id)
-        if contact is None:
-            return Outcome("failed", code="no_contact", error="the contact no longer exists")
-        to = _address(resolved.kind, contact)
-        if not to:
-            return Outcome("failed", code="no_address",
-                           error=f"the contact has no address for {resolved.kind}")
-        kind = str(item.payload.get("kind", "text"))
-        category = str(item.payload.get("category", "service"))
-        payload = dict(item.payload.get("payload") or {})
-        fallback = item.payload.get("fallback_template")
-        decision = check_rules(
-            session, workspace_id=item.workspace_id, contact_id=item.contact_id,
-            channel_kind=resolved.kind, channel_id=None, kind=kind, category=category,
-            now=flow_now(session), has_fallback=bool(fallback),
-            respect_window=bool(item.payload.get("respect_window")),
-        )
-        if decision.action == "fallback_template" and isinstance(fallback, dict):
-            kind, payload = "template", dict(fallback)
-        elif decision.action == "defer" and decision.not_before is not None:
-            wait = (decision.not_before - flow_now(session)).total_seconds()
-            return Outcome("defer", error=decision.reason, code=decision.code,
-                           retry_after=max(wait, 1.0))
-        elif decision.action in ("fail", "suppress", "defer"):
-            return Outcome("failed", error=decision.reason, code=decision.code or decision.action)
-        adapter = get_adapter(resolved.kind)
-        rate = resolved.rate_per_second or float(getattr(adapter, "rate_per_second", 0) or 0)
-        message = OutboundMessage(
-            key=item.key, channel=resolved.kind, kind=kind, to=to, payload=payload,
-            category=category,
-        )
-        return Route(
-            provider=f"{resolved.kind}", bucket=f"{resolved.kind}:{resolved.sender}" if rate
-            else None, rate=rate, burst=max(1.0, rate / 10), status_callbacks=(
-                resolved.kind == "whatsapp"),
-            data={"message": message, "config": resolved.config, "kind": resolved.kind},
-        )
+        prepared: dict[int, Route | Outcome] = session.info.setdefault(_PREPARED, {})
+        channels: dict[tuple[int, str], ResolvedChannel | None] = {}
+        for item in items:
+            name = str(item.payload.get("channel") or item.channel)
+            if (item.workspace_id, name) not in channels:
+                channels[(item.workspace_id, name)] = self.directory(
+                    session, item.workspace_id, name)
+        contacts = {c.id: c for c in session.execute(
+            select(Contact.id, Contact.phone, Contact.email)
+            .where(Contact.id.in_(sorted({i.contact_id for i in items}))))}
+        pending: list[tuple[Attempt, ResolvedChannel, str]] = []
+        queries: list[RulesQuery] = []
+        for item in items:
+            name = str(item.payload.get("channel") or item.channel)
+            resolved = channels[(item.workspace_id, name)]
+            if resolved is None:
+                prepared[item.id] = Outcome(
+                    "failed", code="no_channel",
+                    error=f"the workspace has no '{name}' channel configured")
+                continue
+            contact = contacts.get(item.contact_id)
+            if contact is None:
+                prepared[item.id] = Outcome("failed", code="no_contact",
+                                            error="the contact no longer exists")
+                continue
+            to = _address(resolved.kind, contact)
+            if not to:
+                prepared[item.id] = Outcome(
+                    "failed", code="no_address",
+                    error=f"the contact has no address for {resolved.kind}")
+                continue
+            pending.append((item, resolved, to))
+            queries.append(RulesQuery(
+                workspace_id=item.workspace_id, contact_id=item.contact_id,
+                channel_kind=resolved.kind, channel_id=None,
+                kind=str(item.payload.get("kind", "text")),
+                category=str(item.payload.get("category", "service")),
+                has_fallback=bool(item.payload.get("fallback_template")),
+                respect_window=bool(item.payload.get("respect_window"))))
+        now = flow_now(session)
+        decisions = check_rules_many(session, queries, now=now)
+        for (item, resolved, to), query, decision in zip(pending, queries, decisions,
+                                                          strict=True):
+            kind, payload = query.kind, dict(item.payload.get("payload") or {})
+            fallback = item.payload.get("fallback_template")
+            if decision.action == "fallback_template" and isinstance(fallback, dict):
+                kind, payload = "template", dict(fallback)
+            elif decision.action == "defer" and decision.not_before is not None:
+                wait = (decision.not_before - now).total_seconds()
+                prepared[item.id] = Outcome("defer", error=decision.reason, code=decision.code,
+                                            retry_after=max(wait, 1.0))
+                continue
+            elif decision.action in ("fail", "suppress", "defer"):
+                prepared[item.id] = Outcome("failed", error=decision.reason,
+                                            code=decision.code or decision.action)
+                continue
+            adapter = get_adapter(resolved.kind)
+            rate = resolved.rate_per_second or float(getattr(adapter, "rate_per_second", 0)
+                                                     or 0)
+            message = OutboundMessage(
+                key=item.key, channel=resolved.kind, kind=kind, to=to, payload=payload,
+                category=query.category,
+            )
+            prepared[item.id] = Route(
+                provider=f"{resolved.kind}", bucket=f"{resolved.kind}:{resolved.sender}" if rate
+                else None, rate=rate, burst=max(1.0, rate / 10), status_callbacks=(
+                    resolved.kind == "whatsapp"),
+                data={"message": message, "config": resolved.config, "kind": resolved.kind},
+            )
+
+    def route(self, session: Session, item: Attempt) -> Route | Outcome:
+        prepared: dict[int, Route | Outcome] = session.info.setdefault(_PREPARED, {})
+        if item.id not in prepared:
+            self.prepare(session, [item])
+        return prepared.pop(item.id)
 
     def call(self, item: Attempt, route: Route) -> Outcome:
         from cauce.channels.registry import get_adapter
@@ -135,27 +180,33 @@ class MessageHandler:
     def settle(self, session: Session, item: Attempt, outcome: Outcome, now: datetime) -> None:
         """Keep the conversation log (``messages``) in step: the inbox and the simulator's
         chat panel read it."""
-        if outcome.status not in ("done", "failed"):
-            return
-        record_outbound(
-            session, workspace_id=item.workspace_id, contact_id=item.contact_id,
-            channel_kind=item.channel or "whatsapp", key=item.key,
-            kind=str(item.payload.get("kind", "text")),
-            content=dict(item.payload.get("payload") or {}), now=now,
-            category=str(item.payload.get("category", "service")),
-            provider_id=outcome.provider_id,
-            status="sent" if outcome.status == "done" else "failed",
-            run_id=item.run_id, node_id=str(item.payload.get("node_id") or "") or None,
-            error_code=outcome.code if outcome.status == "failed" else None,
-            error_reason=outcome.error if outcome.status == "failed" else None,
-        )
+        self.settle_many(session, [(item, outcome)], now)
+
+    def settle_many(self, session: Session, items: list[tuple[Attempt, Outcome]],
+                    now: datetime) -> None:
+        """:meth:`settle` for a whole delivery batch: one multi-row write."""
+        record_outbound_many(session, [
+            OutboundRecord(
+                workspace_id=item.workspace_id, contact_id=item.contact_id,
+                channel_kind=item.channel or "whatsapp", key=item.key,
+                kind=str(item.payload.get("kind", "text")),
+                content=dict(item.payload.get("payload") or {}),
+                category=str(item.payload.get("category", "service")),
+                provider_id=outcome.provider_id,
+                status="sent" if outcome.status == "done" else "failed",
+                run_id=item.run_id, node_id=str(item.payload.get("node_id") or "") or None,
+                error_code=outcome.code if outcome.status == "failed" else None,
+                error_reason=outcome.error if outcome.status == "failed" else None,
+            )
+            for item, outcome in items if outcome.status in ("done", "failed")
+        ], now=now)
 
     def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
         return [DeliveryStatus(message_key=item.key, status="failed", error_code=outcome.code,
                                error_reason=outcome.error, at=now)]
 
 
-def _address(kind: str, contact: Contact) -> str:
+def _address(kind: str, contact: Any) -> str:
     if kind == "email":
         return contact.email or ""
     phone = contact.phone or ""

@@ -105,5 +105,7 @@ def _insert(session: Session, values: list[dict[str, Any]], *, dedupe: bool) -> 
         stmt = sqlite.insert(RuntimeInput).on_conflict_do_nothing(
             index_elements=["workspace_id", "dedupe_key"]
         )
-    result = session.execute(stmt.values(values).returning(RuntimeInput.id))
+    # Parameters, not .values(literal dict): the statement compiles once and is cached, not
+    # once per webhook.
+    result = session.execute(stmt.returning(RuntimeInput.id), values[0])
     return result.first() is not None

@@ -21,6 +21,7 @@ commit is shared by the whole batch.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import defaultdict
@@ -57,6 +58,7 @@ from cauce.runtime import metrics
 from cauce.runtime.engine_port import FlowEngine, PastRun, Plan, PublishedFlow
 from cauce.runtime.ingest import parse_input
 from cauce.runtime.simclock import sync_virtual
+from cauce.runtime.state import pack_state, unpack_state
 from cauce.runtime.wakeup import OUTBOX_CHANNEL, notify_after_commit
 from cauce.services.container import Cauce
 from cauce.services.inbox import paused_contacts
@@ -381,14 +383,18 @@ class Processor:
         # states are not needed, and a long-time contact may have many).
         waiting = session.execute(
             select(RuntimeRun.id, RuntimeRun.contact_id, RuntimeRun.flow_id,
-                   RuntimeRun.flow_version, RuntimeRun.state)
+                   RuntimeRun.flow_version, RuntimeRun.state, RuntimeRun.status,
+                   RuntimeRun.started_at, RuntimeRun.updated_at)
             .where(RuntimeRun.contact_id.in_(contact_ids),
                    RuntimeRun.status == RunStatus.WAITING.value)
         ).all()
         self._ensure_versions(session, {(r.flow_id, r.flow_version) for r in waiting})
         for r in waiting:
             work[r.contact_id].runs[r.id] = _Run(
-                state=RunState.model_validate(r.state),
+                state=unpack_state(r.state, run_id=r.id, flow_id=r.flow_id,
+                                   flow_version=r.flow_version, contact_id=r.contact_id,
+                                   status=r.status, started_at=r.started_at,
+                                   updated_at=r.updated_at),
                 document=self._versions.get((r.flow_id, r.flow_version), {}),
                 is_new=False,
             )
@@ -449,7 +455,7 @@ class Processor:
                     continue
                 s = run.state
                 values = {
-                    "status": s.status.value, "state": s.model_dump(mode="json"),
+                    "status": s.status.value, "state": pack_state(s),
                     "updated_at": s.updated_at,
                 }
                 if run.is_new:
@@ -463,10 +469,25 @@ class Processor:
         if new:
             session.execute(insert(_table(RuntimeRun)), new)
         if changed:
-            table = cast(Table, RuntimeRun.__table__)
-            session.connection().execute(
-                update(table).where(table.c.id == bindparam("b_id")), changed
-            )
+            if session.get_bind().dialect.name == "postgresql":
+                # One statement over arrays instead of an executemany of N updates: the
+                # driver sends four parameters, the server joins once.
+                session.execute(text(
+                    "UPDATE runtime_runs AS r SET status = u.status, "
+                    "state = CAST(u.state AS jsonb), updated_at = u.updated_at "
+                    "FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[]), "
+                    "CAST(:states AS text[]), CAST(:ats AS timestamptz[])) "
+                    "AS u(id, status, state, updated_at) WHERE r.id = u.id"
+                ), {"ids": [c["b_id"] for c in changed],
+                    "statuses": [c["status"] for c in changed],
+                    "states": [json.dumps(c["state"], separators=(",", ":"))
+                               for c in changed],
+                    "ats": [c["updated_at"] for c in changed]})
+            else:
+                table = cast(Table, RuntimeRun.__table__)
+                session.connection().execute(
+                    update(table).where(table.c.id == bindparam("b_id")), changed
+                )
 
     def _persist_contacts(self, session: Session, work: dict[int, _ContactWork]) -> None:
         # Grouped by the set of changed columns so each group is one executemany.
@@ -512,10 +533,18 @@ class Processor:
 
             submit_inputs(session, writes.new_inputs, now=now)
         if writes.done:
-            session.execute(
-                update(RuntimeInput).where(RuntimeInput.id.in_(writes.done))
-                .values(status=INPUT_DONE, processed_at=now)
-            )
+            if session.get_bind().dialect.name == "postgresql":
+                # One array parameter instead of an IN list rendered with N parameters.
+                session.execute(
+                    text("UPDATE runtime_inputs SET status = :s, processed_at = :at "
+                         "WHERE id = ANY(CAST(:ids AS bigint[]))"),
+                    {"s": INPUT_DONE, "at": now, "ids": writes.done},
+                )
+            else:
+                session.execute(
+                    update(RuntimeInput).where(RuntimeInput.id.in_(writes.done))
+                    .values(status=INPUT_DONE, processed_at=now)
+                )
         for input_id, error in writes.failed:
             session.execute(
                 update(RuntimeInput).where(RuntimeInput.id == input_id)

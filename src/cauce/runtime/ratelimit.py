@@ -44,7 +44,10 @@ def take(
         select(RateBucket).where(RateBucket.key == key).with_for_update()
     )
     assert bucket is not None
-    elapsed = max((now - bucket.updated_at).total_seconds(), 0.0)
+    # Workers' clocks are read before the row lock is taken, so a later transaction may
+    # carry an earlier ``now``: the bucket's time never moves backwards (refill counted twice).
+    now = max(now, bucket.updated_at)
+    elapsed = (now - bucket.updated_at).total_seconds()
     tokens = min(burst, bucket.tokens + elapsed * rate)
     granted = min(want, math.floor(tokens))
     tokens -= granted

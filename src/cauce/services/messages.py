@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cauce import limits
@@ -78,6 +78,79 @@ def publish_failed(session: Session, row: Message, now: datetime) -> None:
             "created_at": row.created_at.isoformat(),
         }, now, contact_id=row.contact_id, event_id=f"message-{row.id}-failed",
     )
+@dataclass(frozen=True)
+class OutboundRecord:
+    """One outbound message outcome for :func:`record_outbound_many` (the arguments of
+    :func:`record_outbound`)."""
+
+    workspace_id: int
+    contact_id: int | None
+    channel_kind: str
+    key: str
+    kind: str
+    content: dict[str, Any]
+    category: str = "service"
+    provider_id: str | None = None
+    status: str = "queued"
+    run_id: str | None = None
+    node_id: str | None = None
+    error_code: str | None = None
+    error_reason: str | None = None
+    channel_id: int | None = None
+
+
+class _Values(dict[str, Any]):
+    """A new row's column values with attribute access, so :func:`_advance` applies to it
+    exactly as to a stored row."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+
+def record_outbound_many(session: Session, records: list[OutboundRecord], *,
+                         now: datetime) -> None:
+    """:func:`record_outbound` for a whole delivery batch: one query finds the keys recorded
+    before (those are updated one by one, as :func:`record_outbound` would), and the new
+    messages are inserted with one multi-row statement instead of an ORM flush each."""
+    if not records:
+        return
+    keys = sorted({r.key for r in records})
+    wanted = {(r.workspace_id, r.key) for r in records}
+    known = {(m.workspace_id, m.key) for m in session.execute(
+        select(Message.workspace_id, Message.key).where(Message.key.in_(keys)))
+        if (m.workspace_id, m.key) in wanted}
+    fresh: list[dict[str, Any]] = []
+    for r in records:
+        if (r.workspace_id, r.key) in known or r.status == "failed":
+            # Updates, and failures (rare; they publish the ``message.failed`` webhook, which
+            # needs the row's id), take the one-row path.
+            record_outbound(
+                session, workspace_id=r.workspace_id, contact_id=r.contact_id,
+                channel_kind=r.channel_kind, key=r.key, kind=r.kind, content=r.content,
+                now=now, channel_id=r.channel_id, category=r.category,
+                provider_id=r.provider_id, status=r.status, run_id=r.run_id,
+                node_id=r.node_id, error_code=r.error_code, error_reason=r.error_reason)
+            continue
+        known.add((r.workspace_id, r.key))
+        row = _Values(
+            workspace_id=r.workspace_id, direction="out", contact_id=r.contact_id,
+            channel_id=r.channel_id, channel_kind=r.channel_kind, key=r.key, kind=r.kind,
+            category=r.category, content=r.content, text=summary_text(r.kind, r.content),
+            reply_to=None, status="queued", created_at=now, sent_at=None, delivered_at=None,
+            read_at=None, failed_at=None, error_code=None, error_reason=None,
+            provider_id=r.provider_id or None, pricing_category=None, pricing_type=None,
+            pricing_model=None, billable=None, free_entry_point=False, run_id=r.run_id,
+            node_id=r.node_id)
+        if r.status != "queued":
+            _advance(row, r.status, now)  # type: ignore[arg-type]
+        if r.error_code or r.error_reason:
+            row["error_code"], row["error_reason"] = r.error_code, (r.error_reason or "")[:500]
+        fresh.append(dict(row))
+    if fresh:
+        session.execute(insert(cast(Table, Message.__table__)), fresh)
 
 
 def _advance(row: Message, status: str, at: datetime) -> bool:
@@ -221,42 +294,148 @@ def marketing_counts(session: Session, workspace_id: int, contact_id: int,
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RulesQuery:
+    """One send the contact rules must judge (see :func:`check_rules_many`)."""
+
+    workspace_id: int
+    contact_id: int
+    channel_kind: str
+    channel_id: int | None
+    kind: str
+    category: str
+    has_fallback: bool = False
+    respect_window: bool = False
+
+
 def check_rules(
     session: Session, *, workspace_id: int, contact_id: int, channel_kind: str,
     channel_id: int | None, kind: str, category: str, now: datetime,
     has_fallback: bool = False, respect_window: bool = False,
 ) -> rules.Decision:
-    """What the contact rules say about sending this message now (the runtime calls this
-    before every send; see :func:`cauce.channels.rules.decide`)."""
+    """What the contact rules say about sending this message now (see
+    :func:`cauce.channels.rules.decide`). One send; delivery judges its whole batch with
+    :func:`check_rules_many`, which this calls."""
+    return check_rules_many(session, [RulesQuery(
+        workspace_id=workspace_id, contact_id=contact_id, channel_kind=channel_kind,
+        channel_id=channel_id, kind=kind, category=category, has_fallback=has_fallback,
+        respect_window=respect_window)], now=now)[0]
+
+
+def check_rules_many(session: Session, queries: list[RulesQuery], *,
+                     now: datetime) -> list[rules.Decision]:
+    """The contact rules' decisions for many sends at once (the runtime calls this for each
+    delivery batch before anything is sent). The facts are gathered with a few set queries
+    for the whole batch (contacts, last inbound per contact and number, marketing counts), not
+    a handful per send; each decision is exactly what a lone check would say."""
     from cauce.services.inbound import workspace_rules
 
-    contact = session.get(Contact, contact_id)
-    if contact is None or contact.workspace_id != workspace_id:
-        return rules.Decision("fail", "the contact no longer exists", "no_contact")
-    caps = registry.capabilities(channel_kind)
-    flow_channel = {"sms_twilio": "sms", "sms_http": "sms"}.get(channel_kind, channel_kind)
-    consent = (contact.consent or {}).get(flow_channel) or {}
-    day, week = marketing_counts(session, workspace_id, contact_id, now) \
-        if category == "marketing" else (0, 0)
-    referral_at = _parse_time((contact.fields or {}).get("last_referral_at"))
-    first_reply = None
-    if referral_at is not None:
-        first_reply = session.scalar(select(func.min(Message.created_at)).where(
-            Message.workspace_id == workspace_id, Message.contact_id == contact_id,
-            Message.direction == "out", Message.created_at >= referral_at))
-    facts = rules.ContactFacts(
-        phone=contact.phone, timezone=contact.timezone, country=contact.country,
-        consent=consent if isinstance(consent, dict) else {},
-        opted_out_marketing=bool(contact.opted_out_marketing),
-        last_inbound_at=last_inbound_at(session, workspace_id, contact_id,
-                                        channel_id=channel_id,
-                                        channel_kind=None if channel_id else channel_kind),
-        referral_at=referral_at, first_reply_after_referral_at=first_reply,
-        marketing_last_day=day, marketing_last_week=week)
-    return rules.decide(kind=kind, category=category, now=now, facts=facts,
-                        config=workspace_rules(session, workspace_id),
-                        window_hours=caps.window_hours, has_fallback=has_fallback,
-                        respect_window=respect_window, channel=flow_channel)
+    if not queries:
+        return []
+    contact_ids = sorted({q.contact_id for q in queries})
+    contacts = {c.id: c for c in session.execute(
+        select(Contact.id, Contact.workspace_id, Contact.phone, Contact.timezone,
+               Contact.country, Contact.consent, Contact.opted_out_marketing, Contact.fields)
+        .where(Contact.id.in_(contact_ids)))}
+    live = [q for q in queries
+            if (c := contacts.get(q.contact_id)) is not None and c.workspace_id == q.workspace_id]
+    last_in = _last_inbound_many(session, live)
+    marketing = _marketing_counts_many(
+        session, {(q.workspace_id, q.contact_id) for q in live if q.category == "marketing"}, now)
+    configs: dict[int, rules.RulesConfig] = {}
+    first_replies: dict[tuple[int, int], datetime | None] = {}
+    out: list[rules.Decision] = []
+    for q in queries:
+        contact = contacts.get(q.contact_id)
+        if contact is None or contact.workspace_id != q.workspace_id:
+            out.append(rules.Decision("fail", "the contact no longer exists", "no_contact"))
+            continue
+        caps = registry.capabilities(q.channel_kind)
+        flow_channel = {"sms_twilio": "sms", "sms_http": "sms"}.get(q.channel_kind,
+                                                                    q.channel_kind)
+        consent = (contact.consent or {}).get(flow_channel) or {}
+        day, week = marketing.get((q.workspace_id, q.contact_id), (0, 0)) \
+            if q.category == "marketing" else (0, 0)
+        referral_at = _parse_time((contact.fields or {}).get("last_referral_at"))
+        first_reply = None
+        if referral_at is not None:
+            # Only contacts who came from a click-to-WhatsApp ad: rare, one query each.
+            pair = (q.workspace_id, q.contact_id)
+            if pair not in first_replies:
+                first_replies[pair] = session.scalar(select(func.min(Message.created_at)).where(
+                    Message.workspace_id == q.workspace_id, Message.contact_id == q.contact_id,
+                    Message.direction == "out", Message.created_at >= referral_at))
+            first_reply = first_replies[pair]
+        if q.workspace_id not in configs:
+            configs[q.workspace_id] = workspace_rules(session, q.workspace_id)
+        facts = rules.ContactFacts(
+            phone=contact.phone, timezone=contact.timezone, country=contact.country,
+            consent=consent if isinstance(consent, dict) else {},
+            opted_out_marketing=bool(contact.opted_out_marketing),
+            last_inbound_at=last_in.get(_inbound_key(q)),
+            referral_at=referral_at, first_reply_after_referral_at=first_reply,
+            marketing_last_day=day, marketing_last_week=week)
+        out.append(rules.decide(
+            kind=q.kind, category=q.category, now=now, facts=facts,
+            config=configs[q.workspace_id], window_hours=caps.window_hours,
+            has_fallback=q.has_fallback, respect_window=q.respect_window, channel=flow_channel))
+    return out
+
+
+def _inbound_key(q: RulesQuery) -> tuple[Any, ...]:
+    # The window is per number: by channel id when known, else by channel kind.
+    if q.channel_id is not None:
+        return (q.workspace_id, q.contact_id, "id", q.channel_id)
+    return (q.workspace_id, q.contact_id, "kind", q.channel_kind)
+
+
+def _last_inbound_many(session: Session, queries: list[RulesQuery]
+                       ) -> dict[tuple[Any, ...], datetime]:
+    """:func:`last_inbound_at` for many (contact, number) pairs: one grouped query per way
+    of naming the number."""
+    out: dict[tuple[Any, ...], datetime] = {}
+    by_id = [q for q in queries if q.channel_id is not None]
+    by_kind = [q for q in queries if q.channel_id is None]
+    base = (Message.direction == "in",)
+    if by_id:
+        for ws, contact, channel_id, at in session.execute(
+            select(Message.workspace_id, Message.contact_id, Message.channel_id,
+                   func.max(Message.created_at))
+            .where(*base, Message.contact_id.in_(sorted({q.contact_id for q in by_id})),
+                   Message.channel_id.in_(sorted({q.channel_id for q in by_id
+                                                  if q.channel_id is not None})))
+            .group_by(Message.workspace_id, Message.contact_id, Message.channel_id)
+        ):
+            out[(ws, contact, "id", channel_id)] = at
+    if by_kind:
+        for ws, contact, kind, at in session.execute(
+            select(Message.workspace_id, Message.contact_id, Message.channel_kind,
+                   func.max(Message.created_at))
+            .where(*base, Message.contact_id.in_(sorted({q.contact_id for q in by_kind})),
+                   Message.channel_kind.in_(sorted({q.channel_kind for q in by_kind})))
+            .group_by(Message.workspace_id, Message.contact_id, Message.channel_kind)
+        ):
+            out[(ws, contact, "kind", kind)] = at
+    return out
+
+
+def _marketing_counts_many(session: Session, pairs: set[tuple[int, int]], now: datetime
+                           ) -> dict[tuple[int, int], tuple[int, int]]:
+    """:func:`marketing_counts` for many contacts in one grouped query."""
+    if not pairs:
+        return {}
+    day_ago, week_ago = now - timedelta(days=1), now - timedelta(days=7)
+    in_day = func.sum(case((Message.created_at >= day_ago, 1), else_=0))
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for ws, contact, day, week in session.execute(
+        select(Message.workspace_id, Message.contact_id, in_day, func.count(Message.id))
+        .where(Message.contact_id.in_(sorted({c for _, c in pairs})),
+               Message.direction == "out", Message.category == "marketing",
+               Message.created_at >= week_ago, Message.status != "failed")
+        .group_by(Message.workspace_id, Message.contact_id)
+    ):
+        out[(ws, contact)] = (int(day or 0), int(week or 0))
+    return out
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from cauce.api.deps import PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
 from cauce.api.pagination import IdPath
+from cauce.runtime.state import full_state
 from cauce.services import runs as service
 from cauce.store.models.runtime import OutboxItem, RuntimeRun, StepLogEntry
 
@@ -117,7 +118,7 @@ def list_runs(
 @router.get("/runs/{run_id}", operation_id="get_run")
 def get_run(run_id: str, session: SessionDep, principal: PrincipalDep) -> RunDetailPublic:
     detail = service.get_run(session, principal.workspace_id, run_id)
-    return RunDetailPublic(**_run(detail.run), state=detail.run.state,
+    return RunDetailPublic(**_run(detail.run), state=full_state(detail.run),
                            steps=[_step(e) for e in detail.steps])
 
 
