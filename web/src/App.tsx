@@ -8,6 +8,8 @@ import { FlowEditor } from './editor/FlowEditor'
 import { RunView, Runs } from './screens/Runs'
 import { Contacts } from './screens/Contacts'
 import type { Route } from './router'
+import { Pipelines } from './screens/Pipelines'
+import { Tickets } from './screens/Tickets'
 
 function Page({ route }: { route: Route }) {
   switch (route.name) {
@@ -19,6 +21,10 @@ function Page({ route }: { route: Route }) {
       return <RunView key={route.id} id={route.id} />
     case 'contacts':
       return <Contacts />
+    case 'pipelines':
+      return <Pipelines />
+    case 'tickets':
+      return <Tickets />
     default:
       return <FlowList />
   }

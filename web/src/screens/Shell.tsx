@@ -13,11 +13,15 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
   const { workspace, me } = state
   const screens = [
     { label: t('shell.flows'), to: { name: 'flows' } as Route, api: '/api/v1/flows',
-      current: route.name === 'flows' || route.name === 'flow' },
+      current: route.name === 'flows' || route.name === 'flow', key: undefined as string | undefined },
     { label: t('shell.runs'), to: { name: 'runs' } as Route, api: '/api/v1/runs',
       current: route.name === 'runs' || route.name === 'run' },
     { label: t('shell.contacts'), to: { name: 'contacts' } as Route, api: '/api/v1/contacts',
       current: route.name === 'contacts' },
+    { label: t('shell.pipelines'), to: { name: 'pipelines' } as Route, api: '/api/v1/pipelines',
+      current: route.name === 'pipelines' },
+    { label: t('shell.tickets'), to: { name: 'tickets' } as Route, api: '/api/v1/tickets',
+      current: route.name === 'tickets' },
   ].filter((s) => state.caps.has('GET', s.api))
   return (
     <div className="shell">
@@ -51,7 +55,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
         <nav className="sidenav" aria-label={t('shell.nav')}>
           <ul>
             {screens.map((s) => (
-              <li key={s.api}>
+              <li key={s.key ?? s.api}>
                 <a href={href(s.to)} aria-current={s.current ? 'page' : undefined}>{s.label}</a>
               </li>
             ))}
