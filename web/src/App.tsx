@@ -10,6 +10,7 @@ import { Contacts } from './screens/Contacts'
 import type { Route } from './router'
 import { Pipelines } from './screens/Pipelines'
 import { Tickets } from './screens/Tickets'
+import { Settings } from './screens/Settings'
 
 function Page({ route }: { route: Route }) {
   switch (route.name) {
@@ -25,6 +26,8 @@ function Page({ route }: { route: Route }) {
       return <Pipelines />
     case 'tickets':
       return <Tickets />
+    case 'settings':
+      return <Settings />
     default:
       return <FlowList />
   }

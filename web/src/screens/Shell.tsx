@@ -22,6 +22,8 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
       current: route.name === 'pipelines' },
     { label: t('shell.tickets'), to: { name: 'tickets' } as Route, api: '/api/v1/tickets',
       current: route.name === 'tickets' },
+    { label: t('shell.settings'), to: { name: 'settings' } as Route, api: '/api/v1/channels',
+      current: route.name === 'settings' },
   ].filter((s) => state.caps.has('GET', s.api))
   return (
     <div className="shell">
