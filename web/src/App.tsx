@@ -11,6 +11,8 @@ import type { Route } from './router'
 import { Pipelines } from './screens/Pipelines'
 import { Tickets } from './screens/Tickets'
 import { Settings } from './screens/Settings'
+import { Inbox } from './screens/Inbox'
+import { Dashboard } from './screens/Dashboard'
 
 function Page({ route }: { route: Route }) {
   switch (route.name) {
@@ -28,6 +30,10 @@ function Page({ route }: { route: Route }) {
       return <Tickets />
     case 'settings':
       return <Settings />
+    case 'inbox':
+      return <Inbox />
+    case 'dashboard':
+      return <Dashboard />
     default:
       return <FlowList />
   }

@@ -22,6 +22,12 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
       current: route.name === 'pipelines' },
     { label: t('shell.tickets'), to: { name: 'tickets' } as Route, api: '/api/v1/tickets',
       current: route.name === 'tickets' },
+    // Inbox and dashboard are listed whenever flows are: their screens say so when this
+    // server lacks the routes behind them.
+    { label: t('shell.inbox'), to: { name: 'inbox' } as Route, api: '/api/v1/flows',
+      current: route.name === 'inbox', key: 'inbox' },
+    { label: t('shell.dashboard'), to: { name: 'dashboard' } as Route, api: '/api/v1/flows',
+      current: route.name === 'dashboard', key: 'dashboard' },
     { label: t('shell.settings'), to: { name: 'settings' } as Route, api: '/api/v1/channels',
       current: route.name === 'settings' },
   ].filter((s) => state.caps.has('GET', s.api))
