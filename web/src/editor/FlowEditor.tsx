@@ -28,6 +28,7 @@ import { FlowSettings } from './FlowSettings'
 import type { JsonSchema } from './schema'
 import { Palette, NODE_MIME } from './Palette'
 import { Simulator } from './Simulator'
+import { listContactFields } from '../api/simulator'
 
 /** How long the editor waits after the last change before saving the draft. */
 export const AUTOSAVE_MS = 1200
@@ -84,6 +85,10 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   const [versions, setVersions] = useState<FlowVersion[]>([])
   const [simOpen, setSimOpen] = useState(false)
   const [activeNode, setActiveNode] = useState<string | null>(null)
+  const [fieldKeys, setFieldKeys] = useState<string[]>([])
+  useEffect(() => {
+    listContactFields().then((page) => setFieldKeys(page.items.map((f) => f.key)), () => undefined)
+  }, [])
   const canvasRef = useRef<HTMLDivElement>(null)
   // Fit a loaded flow into view; an empty one starts at 100 % so dropped nodes keep their size.
   const [initiallyFilled] = useState(() => flow.draft.nodes.length > 0)
@@ -387,7 +392,7 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
       <aside className="inspector" aria-label={t('editor.inspector')} hidden={simOpen}>
         {selected ? (
           <Inspector key={selected.id} node={selected} nodeType={typeIndex[selected.data.node.type]}
-            graph={graph} problems={problemsByNode[selected.id] ?? []} edit={edit}
+            graph={graph} problems={problemsByNode[selected.id] ?? []} edit={edit} fieldKeys={fieldKeys}
             doc={nodeToDoc(selected, graph.edges)} onDelete={() => {
               const id = selected.id
               setSelectedId(null)

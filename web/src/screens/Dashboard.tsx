@@ -146,7 +146,7 @@ export function Dashboard() {
               )}
             </figure>
             <figure className="card">
-              <figcaption>{t('dash.delivery', { delivered: percent(data.delivery.delivery_rate) ?? '—', read: percent(data.delivery.read_rate) ?? '—' })}</figcaption>
+              <figcaption>{t('dash.delivery', { delivered: num(percent(data.delivery.delivery_rate), 1), read: num(percent(data.delivery.read_rate), 1) })}</figcaption>
               {data.delivery.sent === 0 ? <p className="muted">{t('dash.noData')}</p> : (
                 <div className="chart">
                   <Doughnut role="img" aria-label={t('dash.deliveryAlt', { sent: data.delivery.sent, delivered: data.delivery.delivered, read: data.delivery.read, failed: data.delivery.failed })}
