@@ -366,7 +366,7 @@ export function Simulator({ flowId, onActiveNode }: { flowId: number; onActiveNo
                 {run.steps.map((s) => (
                   <li key={s.id}>
                     <time className="help" dateTime={s.at}>{time(s.at)}</time>{' '}
-                    <strong>{s.input_kind}</strong> → <code>{s.node_id ?? '—'}</code>{' '}
+                    <strong>{lookup(`input.${s.input_kind}`) ?? s.input_kind}</strong> → <code>{s.node_id ?? '—'}</code>{' '}
                     <span className={s.error ? 'badge error' : 'muted'}>{s.error ?? lookup(`run.status.${s.status}`) ?? s.status}</span>
                     <span className="help"> {(s.output as { type?: string }[]).map((o) => o?.type).filter(Boolean).join(', ')}</span>
                   </li>
