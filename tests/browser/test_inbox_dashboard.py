@@ -90,3 +90,82 @@ def test_dashboard_draws_the_contract_data(
     with page.expect_request(re.compile(r"/api/v1/dashboard\?from=2026-03-01T00%3A00%3A00Z")):
         page.get_by_role("button", name="Aplicar").click()
     assert seen
+
+
+def _conversation(window_open: bool) -> dict[str, object]:
+    return {
+        "id": 5, "contact": {"id": 9, "name": "Lucía Gómez", "phone": "+5491100000000",
+                             "email": None},
+        "channel_id": 1, "status": "open", "assignee_id": None, "team_id": None,
+        "priority": "high", "summary": "Quiere el plan anual y pregunta por cuotas.",
+        "note": "Lead prioritario (buy)", "context": {"intent": "buy"}, "ticket_id": None,
+        "run_id": None, "opened_at": "2026-03-02T10:00:00Z", "first_response_at": None,
+        "closed_at": None, "resolution": None, "last_message_at": "2026-03-02T10:05:00Z",
+        "window_open": window_open,
+    }
+
+
+def test_inbox_works_a_handed_off_conversation(
+    page: Page, webapp: WebApp, screenshots: Path, axe_source: str
+) -> None:
+    """The inbox routes are stubbed in the browser with the contract's shapes (they are the
+    inbox area's): the screen lists, opens, replies, takes and closes through them."""
+    posted: list[tuple[str, object]] = []
+    state = {"window_open": True}
+
+    def conversations(route: Route) -> None:
+        url = route.request.url
+        if route.request.method == "POST":
+            posted.append((url.rsplit("/", 1)[1], route.request.post_data_json))
+            route.fulfill(json=_conversation(state["window_open"]))
+        elif url.endswith("/transcript?limit=200"):
+            route.fulfill(json={"next_cursor": None, "items": [
+                {"kind": "message", "direction": "in", "text": "Hola, quiero el plan anual",
+                 "author_id": None, "at": "2026-03-02T10:00:00Z", "status": "received"},
+                {"kind": "note", "direction": None, "text": "Cliente recurrente",
+                 "author_id": 1, "at": "2026-03-02T10:01:00Z", "status": None}]})
+        elif "/inbox/conversations/5" in url:
+            route.fulfill(json=_conversation(state["window_open"]))
+        else:
+            route.fulfill(json={"items": [_conversation(state["window_open"])],
+                                "next_cursor": None})
+
+    page.route("**/api/v1/inbox/conversations**", conversations)
+    page.route("**/api/v1/teams?*", lambda r: r.fulfill(json={"items": [
+        {"id": 2, "name": "ventas", "assignment": "round_robin", "member_ids": [1]}],
+        "next_cursor": None}))
+    use_language(page, "es")
+    sign_in_with_key(page, webapp.demo.api_key)
+    page.get_by_role("link", name="Bandeja", exact=True).click()
+    page.get_by_role("button", name=re.compile("Lucía Gómez")).click()
+    conv = page.get_by_test_id("conversation")
+    expect(conv).to_contain_text("Quiere el plan anual")
+    expect(conv).to_contain_text("Cliente recurrente")
+    conv.get_by_label(re.compile("^Respuesta")).fill("¡Hola Lucía! Te paso las cuotas.")
+    conv.get_by_role("button", name="Enviar", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Respuesta enviada.")
+    assert posted[-1] == ("reply", {"text": "¡Hola Lucía! Te paso las cuotas."})
+    conv.get_by_role("button", name="Tomarla").click()
+    expect(page.get_by_role("status")).to_contain_text("La conversación es tuya.")
+    assert posted[-1] == ("assign", {"assignee_id": None})
+    assert untranslated(page, "es") == []
+    violations = axe_violations(page, axe_source)
+    assert violations == [], describe(violations)
+    page.screenshot(path=screenshots / "inbox-es.png")
+
+    state["window_open"] = False
+    page.get_by_role("button", name=re.compile("Lucía Gómez")).click()
+    expect(conv).to_contain_text("solo permite una plantilla")
+    conv.get_by_label("Nombre de la plantilla").fill("seguimiento")
+    conv.get_by_role("button", name="Enviar plantilla").click()
+    expect(page.get_by_role("status")).to_contain_text("Respuesta enviada.")
+    assert posted[-1] == ("reply", {"template": {"name": "seguimiento", "language": "es",
+                                                 "variables": {}}})
+    conv.get_by_label(re.compile("^Transferir a")).select_option(label="Equipo ventas")
+    conv.get_by_role("button", name="Transferir", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Conversación transferida.")
+    assert posted[-1] == ("transfer", {"team_id": 2})
+    conv.get_by_label(re.compile("^Resolución")).select_option("unresolved")
+    conv.get_by_role("button", name="Cerrar y devolver al flujo").click()
+    expect(page.get_by_role("status")).to_contain_text("Conversación cerrada")
+    assert posted[-1] == ("close", {"resolution": "unresolved", "note": ""})

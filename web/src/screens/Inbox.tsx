@@ -61,12 +61,12 @@ export function Inbox() {
     listTeams().then((r) => setTeams(r.items), () => undefined)
   }, [])
 
-  const open = async (id: number) => {
+  const open = async (id: number, keepMessage = false) => {
     try {
       const [conv, tr] = await Promise.all([getConversation(id), getTranscript(id)])
       setSelected(conv)
       setTranscript(tr.items)
-      setMessage(null)
+      if (!keepMessage) setMessage(null)
     } catch (err) {
       fail(err, 'inbox.loadFailed')
     }
@@ -75,8 +75,8 @@ export function Inbox() {
     if (!selected) return
     try {
       await work()
+      await Promise.all([open(selected.id, true), load()])
       setMessage({ kind: 'notice', key: done })
-      await Promise.all([open(selected.id), load()])
     } catch (err) {
       fail(err, 'inbox.actionFailed')
     }
