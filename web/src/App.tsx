@@ -1,3 +1,4 @@
+import { Suspense, lazy } from 'react'
 import { AuthProvider, useAuth } from './api/auth'
 import { I18nProvider, useI18n } from './i18n'
 import { useRoute } from './router'
@@ -12,7 +13,14 @@ import { Pipelines } from './screens/Pipelines'
 import { Tickets } from './screens/Tickets'
 import { Settings } from './screens/Settings'
 import { Inbox } from './screens/Inbox'
-import { Dashboard } from './screens/Dashboard'
+
+// chart.js is needed only by the dashboard: loaded when it is opened, not with the app.
+const Dashboard = lazy(() => import('./screens/Dashboard').then((m) => ({ default: m.Dashboard })))
+
+function Loading() {
+  const { t } = useI18n()
+  return <p aria-busy="true">{t('app.loading')}</p>
+}
 
 function Page({ route }: { route: Route }) {
   switch (route.name) {
@@ -33,7 +41,7 @@ function Page({ route }: { route: Route }) {
     case 'inbox':
       return <Inbox />
     case 'dashboard':
-      return <Dashboard />
+      return <Suspense fallback={<Loading />}><Dashboard /></Suspense>
     default:
       return <FlowList />
   }
