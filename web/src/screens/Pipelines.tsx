@@ -75,7 +75,7 @@ export function Pipelines() {
   }
   const money = (o: Opportunity) => {
     try {
-      return new Intl.NumberFormat(lang, { style: 'currency', currency: o.currency || 'USD', maximumFractionDigits: 0 }).format(o.value)
+      return new Intl.NumberFormat(lang, { style: 'currency', currency: o.currency || 'USD', minimumFractionDigits: 0, maximumFractionDigits: 0 }).format(o.value)
     } catch {
       return `${o.value} ${o.currency}`
     }
