@@ -1,8 +1,10 @@
 """Browser tests: Debian's Chromium driven by Playwright against the real app.
 
 The app runs in-process (uvicorn in a thread on a free loopback port) on a temporary SQLite
-database, so no stray server outlives the session. The built web app must exist
-(`make web`); these tests never skip for a missing build or browser, they fail saying what to do.
+database, so no stray server outlives the session. The runtime runs embedded (as in `cauce
+serve`), so the simulator's messages reach the flows; time moves only when a test advances the
+virtual clock. The built web app must exist (`make web`); these tests never skip for a missing
+build or browser, they fail saying what to do.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 import uvicorn
 
 from cauce.api.app import create_app
+from cauce.runtime.runner import embedded_start_hook
 from cauce.services.container import Cauce
 from cauce.services.workspaces import DemoCredentials, ensure_demo
 from cauce.settings import load_settings
@@ -76,8 +79,8 @@ def webapp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
     assert demo is not None
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(
-        create_app(settings, cauce=cauce), host="127.0.0.1", port=port, log_level="warning",
-        log_config=None, lifespan="on",
+        create_app(settings, cauce=cauce, start_hooks=[embedded_start_hook]), host="127.0.0.1",
+        port=port, log_level="warning", log_config=None, lifespan="on",
     ))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

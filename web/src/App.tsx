@@ -1,3 +1,4 @@
+import { Suspense, lazy } from 'react'
 import { AuthProvider, useAuth } from './api/auth'
 import { I18nProvider, useI18n } from './i18n'
 import { useRoute } from './router'
@@ -8,6 +9,18 @@ import { FlowEditor } from './editor/FlowEditor'
 import { RunView, Runs } from './screens/Runs'
 import { Contacts } from './screens/Contacts'
 import type { Route } from './router'
+import { Pipelines } from './screens/Pipelines'
+import { Tickets } from './screens/Tickets'
+import { Settings } from './screens/Settings'
+import { Inbox } from './screens/Inbox'
+
+// chart.js is needed only by the dashboard: loaded when it is opened, not with the app.
+const Dashboard = lazy(() => import('./screens/Dashboard').then((m) => ({ default: m.Dashboard })))
+
+function Loading() {
+  const { t } = useI18n()
+  return <p aria-busy="true">{t('app.loading')}</p>
+}
 
 function Page({ route }: { route: Route }) {
   switch (route.name) {
@@ -19,6 +32,16 @@ function Page({ route }: { route: Route }) {
       return <RunView key={route.id} id={route.id} />
     case 'contacts':
       return <Contacts />
+    case 'pipelines':
+      return <Pipelines />
+    case 'tickets':
+      return <Tickets />
+    case 'settings':
+      return <Settings />
+    case 'inbox':
+      return <Inbox />
+    case 'dashboard':
+      return <Suspense fallback={<Loading />}><Dashboard /></Suspense>
     default:
       return <FlowList />
   }

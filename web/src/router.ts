@@ -8,6 +8,13 @@ export type Route =
   | { name: 'runs'; flowId?: number; contactId?: number }
   | { name: 'run'; id: string }
   | { name: 'contacts' }
+  | { name: 'pipelines' }
+  | { name: 'tickets' }
+  | { name: 'settings' }
+  | { name: 'inbox' }
+  | { name: 'dashboard' }
+
+const SIMPLE = ['pipelines', 'tickets', 'settings', 'inbox', 'dashboard'] as const
 
 export function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split('?')
@@ -17,6 +24,7 @@ export function parseRoute(hash: string): Route {
   const run = /^\/runs\/([^/]+)$/.exec(path)
   if (run) return { name: 'run', id: decodeURIComponent(run[1]) }
   if (path === '/contacts') return { name: 'contacts' }
+  for (const name of SIMPLE) if (path === `/${name}`) return { name }
   if (path === '/runs') {
     const route: Route = { name: 'runs' }
     if (params.get('flow')) route.flowId = Number(params.get('flow'))
@@ -40,7 +48,12 @@ export function href(route: Route): string {
       return q ? `#/runs?${q}` : '#/runs'
     }
     case 'contacts':
-      return '#/contacts'
+    case 'pipelines':
+    case 'tickets':
+    case 'settings':
+    case 'inbox':
+    case 'dashboard':
+      return `#/${route.name}`
     default:
       return '#/flows'
   }

@@ -9,6 +9,7 @@ from cauce.api.routes import (
     apikeys,
     audit,
     channels,
+    contact_rules,
     contacts,
     dashboard,
     events,
@@ -37,7 +38,7 @@ ROOT_ROUTERS: list[APIRouter] = [health.router, metrics.router, webhooks.router]
 
 # Mounted under /api/v1.
 API_V1_ROUTERS: list[APIRouter] = [
-    workspace.router, apikeys.router, meta.router,
+    workspace.router, contact_rules.router, apikeys.router, meta.router,
     contacts.router, segments.router, pipelines.router, opportunities.router, tickets.router,
     events.router, users.router, session.router, audit.router,
     runs.router, sim_clock.router, flows.router,

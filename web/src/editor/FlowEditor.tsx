@@ -27,6 +27,8 @@ import type { DiffSummary } from './diff'
 import { FlowSettings } from './FlowSettings'
 import type { JsonSchema } from './schema'
 import { Palette, NODE_MIME } from './Palette'
+import { Simulator } from './Simulator'
+import { listContactFields } from '../api/simulator'
 
 /** How long the editor waits after the last change before saving the draft. */
 export const AUTOSAVE_MS = 1200
@@ -81,6 +83,12 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   >(null)
   const [publishedVersion, setPublishedVersion] = useState(flow.published_version)
   const [versions, setVersions] = useState<FlowVersion[]>([])
+  const [simOpen, setSimOpen] = useState(false)
+  const [activeNode, setActiveNode] = useState<string | null>(null)
+  const [fieldKeys, setFieldKeys] = useState<string[]>([])
+  useEffect(() => {
+    listContactFields().then((page) => setFieldKeys(page.items.map((f) => f.key)), () => undefined)
+  }, [])
   const canvasRef = useRef<HTMLDivElement>(null)
   // Fit a loaded flow into view; an empty one starts at 100 % so dropped nodes keep their size.
   const [initiallyFilled] = useState(() => flow.draft.nodes.length > 0)
@@ -297,7 +305,7 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
     for (const p of problems) if (p.node_id) (out[p.node_id] ??= []).push(p)
     return out
   }, [problems])
-  const canvasInfo = useMemo(() => ({ types: typeIndex, problems: problemsByNode }), [typeIndex, problemsByNode])
+  const canvasInfo = useMemo(() => ({ types: typeIndex, problems: problemsByNode, active: activeNode }), [typeIndex, problemsByNode, activeNode])
   const selected = graph.nodes.find((n) => n.id === selectedId) ?? null
 
   const focusNode = (id: string) => {
@@ -315,7 +323,7 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   }[saveState]
 
   return (
-    <div className="editor">
+    <div className={simOpen ? 'editor with-sim' : 'editor'}>
       <div className="editor-bar">
         <a href={href({ name: 'flows' })}>{t('editor.back')}</a>
         <label className="flow-name">
@@ -346,6 +354,10 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
           data-testid="publish">
           {t('editor.publish')}
         </button>
+        <button type="button" aria-pressed={simOpen} onClick={() => setSimOpen((o) => !o)} data-testid="sim-toggle"
+          disabled={!publishedVersion} title={publishedVersion ? undefined : t('sim.needsPublish')}>
+          {t('sim.open')}
+        </button>
         <span className="status" role="status" data-testid="save-status">{statusText}</span>
         {message && (
           <p role={message.kind === 'error' ? 'alert' : 'status'} className={message.kind} data-testid="editor-message"
@@ -372,10 +384,15 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
           </ReactFlow>
         </CanvasContext.Provider>
       </div>
-      <aside className="inspector" aria-label={t('editor.inspector')}>
+      {simOpen && (
+        <aside className="inspector" aria-label={t('sim.title')}>
+          <Simulator flowId={flow.id} onActiveNode={setActiveNode} />
+        </aside>
+      )}
+      <aside className="inspector" aria-label={t('editor.inspector')} hidden={simOpen}>
         {selected ? (
           <Inspector key={selected.id} node={selected} nodeType={typeIndex[selected.data.node.type]}
-            graph={graph} problems={problemsByNode[selected.id] ?? []} edit={edit}
+            graph={graph} problems={problemsByNode[selected.id] ?? []} edit={edit} fieldKeys={fieldKeys}
             doc={nodeToDoc(selected, graph.edges)} onDelete={() => {
               const id = selected.id
               setSelectedId(null)

@@ -8,10 +8,12 @@ import { useI18n } from '../i18n'
 export interface CanvasInfo {
   types: Record<string, NodeType>
   problems: Record<string, Problem[]>
+  /** The node the simulated run is at, highlighted. */
+  active?: string | null
 }
 
 /** Node types and validation problems, read by every node card without re-creating nodes. */
-export const CanvasContext = createContext<CanvasInfo>({ types: {}, problems: {} })
+export const CanvasContext = createContext<CanvasInfo>({ types: {}, problems: {}, active: null })
 
 /** The label of an exit: translated for fixed exits, as written for button/intent ids. */
 export function useExitLabel(): (exit: string) => string {
@@ -24,7 +26,7 @@ const plural = (n: number) => (n === 1 ? 'one' : 'other')
 function FlowNodeCardImpl({ id, data, selected }: NodeProps<FlowGraphNode>) {
   const { t, lookup } = useI18n()
   const exitLabel = useExitLabel()
-  const { types, problems } = useContext(CanvasContext)
+  const { types, problems, active } = useContext(CanvasContext)
   const type = data.node.type
   const category = types[type]?.category ?? 'data'
   const typeName = lookup(`node.${type}.name`) ?? type
@@ -33,14 +35,16 @@ function FlowNodeCardImpl({ id, data, selected }: NodeProps<FlowGraphNode>) {
   const warnings = list.length - errors
   const classes = ['flow-node', `node-cat-${category}`]
   if (selected) classes.push('selected')
+  if (active === id) classes.push('active')
   if (errors) classes.push('has-error')
   else if (warnings) classes.push('has-warning')
   const title = typeof data.node.name === 'string' && data.node.name ? data.node.name : id
   return (
-    <div className={classes.join(' ')} data-testid={`node-${id}`}>
+    <div className={classes.join(' ')} data-testid={`node-${id}`} data-active={active === id ? 'true' : undefined}>
       <Handle type="target" position={Position.Left} id="in" />
       <header>
         <span>{title}</span>
+        {active === id && <span className="badge published">{t('sim.here')}</span>}
         {errors > 0 && (
           <span className="badge error" title={list.map((p) => p.message).join('\n')}>
             {t(plural(errors) === 'one' ? 'editor.errorCount.one' : 'editor.errorCount.other', { n: errors })}

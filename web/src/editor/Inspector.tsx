@@ -1,9 +1,11 @@
-import { useId } from 'react'
+import { useId, useMemo } from 'react'
 import type { FlowGraph, FlowGraphNode } from './convert'
 import { edgeId } from './convert'
 import type { FlowNodeDoc, NodeType, Problem } from './document'
 import { connect, removeEdges, updateNode } from './graphOps'
 import { SchemaForm } from './SchemaForm'
+import { LiquidContext } from './LiquidText'
+import { liquidVariables } from './liquid'
 import { useExitLabel } from './FlowNodeCard'
 import { useI18n } from '../i18n'
 
@@ -15,10 +17,13 @@ interface Props {
   problems: Problem[]
   edit: (change: (g: FlowGraph) => FlowGraph, key?: string | null) => void
   onDelete: () => void
+  /** Custom contact field keys, offered as `contact.fields.<key>` in text fields. */
+  fieldKeys?: string[]
 }
 
 /** The selected node: label, a form generated from its type's schema, and its exits. */
-export function Inspector({ node, nodeType, graph, doc, problems, edit, onDelete }: Props) {
+export function Inspector({ node, nodeType, graph, doc, problems, edit, onDelete, fieldKeys = [] }: Props) {
+  const variables = useMemo(() => liquidVariables(graph, node.id, fieldKeys), [graph, node.id, fieldKeys])
   const { t, lookup } = useI18n()
   const exitLabel = useExitLabel()
   const nameId = useId()
@@ -51,9 +56,11 @@ export function Inspector({ node, nodeType, graph, doc, problems, edit, onDelete
           }} />
       </label>
       {nodeType ? (
+        <LiquidContext.Provider value={variables}>
         <SchemaForm schema={nodeType.config_schema}
           value={(node.data.node.config ?? {}) as Record<string, unknown>} problems={byField}
           onChange={(config) => edit((g) => updateNode(g, node.id, { config }), `config:${node.id}`)} />
+        </LiquidContext.Provider>
       ) : null}
       {node.data.exitNames.length > 0 && (
         <fieldset>

@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from 'react'
 import { useI18n } from '../i18n'
 import { classify, durationText, emptyValue, resolve } from './schema'
 import type { JsonSchema } from './schema'
+import { LiquidText } from './LiquidText'
 
 type Obj = Record<string, unknown>
 
@@ -96,14 +97,9 @@ function Field({ name, schema, root, required, value, onChange, path, problems }
       return (
         <label htmlFor={id}>
           {label}
-          {field.multiline ? (
-            <textarea id={id} value={text} aria-invalid={hasProblems || undefined}
-              aria-describedby={describedBy} onChange={(e) => set(e.target.value)} />
-          ) : (
-            <input id={id} type="text" value={text} aria-invalid={hasProblems || undefined}
-              placeholder={typeof fallback === 'string' ? fallback : undefined}
-              aria-describedby={describedBy} onChange={(e) => set(e.target.value)} />
-          )}
+          <LiquidText id={id} value={text} multiline={Boolean(field.multiline)} invalid={hasProblems}
+            placeholder={!field.multiline && typeof fallback === 'string' ? fallback : undefined}
+            describedBy={describedBy} onChange={set} />
           <Problems path={path} problems={problems} id={errId} />
         </label>
       )

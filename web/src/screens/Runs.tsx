@@ -120,7 +120,7 @@ export function Runs({ flowId, contactId }: { flowId?: number; contactId?: numbe
 
 /** One run: its facts and every step with time, input, output and error. */
 export function RunView({ id }: { id: string }) {
-  const { t } = useI18n()
+  const { t, lookup } = useI18n()
   const errorText = useErrorText()
   const date = useDate()
   const [run, setRun] = useState<RunDetail | null>(null)
@@ -161,7 +161,7 @@ export function RunView({ id }: { id: string }) {
               <td>{date(step.at)}</td>
               <td>
                 <details>
-                  <summary>{step.input_kind}</summary>
+                  <summary>{lookup(`input.${step.input_kind}`) ?? step.input_kind}</summary>
                   <pre>{JSON.stringify(step.input, null, 2)}</pre>
                 </details>
               </td>

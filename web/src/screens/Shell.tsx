@@ -13,11 +13,23 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
   const { workspace, me } = state
   const screens = [
     { label: t('shell.flows'), to: { name: 'flows' } as Route, api: '/api/v1/flows',
-      current: route.name === 'flows' || route.name === 'flow' },
+      current: route.name === 'flows' || route.name === 'flow', key: undefined as string | undefined },
     { label: t('shell.runs'), to: { name: 'runs' } as Route, api: '/api/v1/runs',
       current: route.name === 'runs' || route.name === 'run' },
     { label: t('shell.contacts'), to: { name: 'contacts' } as Route, api: '/api/v1/contacts',
       current: route.name === 'contacts' },
+    { label: t('shell.pipelines'), to: { name: 'pipelines' } as Route, api: '/api/v1/pipelines',
+      current: route.name === 'pipelines' },
+    { label: t('shell.tickets'), to: { name: 'tickets' } as Route, api: '/api/v1/tickets',
+      current: route.name === 'tickets' },
+    // Inbox and dashboard are listed whenever flows are: their screens say so when this
+    // server lacks the routes behind them.
+    { label: t('shell.inbox'), to: { name: 'inbox' } as Route, api: '/api/v1/flows',
+      current: route.name === 'inbox', key: 'inbox' },
+    { label: t('shell.dashboard'), to: { name: 'dashboard' } as Route, api: '/api/v1/flows',
+      current: route.name === 'dashboard', key: 'dashboard' },
+    { label: t('shell.settings'), to: { name: 'settings' } as Route, api: '/api/v1/channels',
+      current: route.name === 'settings' },
   ].filter((s) => state.caps.has('GET', s.api))
   return (
     <div className="shell">
@@ -51,7 +63,7 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
         <nav className="sidenav" aria-label={t('shell.nav')}>
           <ul>
             {screens.map((s) => (
-              <li key={s.api}>
+              <li key={s.key ?? s.api}>
                 <a href={href(s.to)} aria-current={s.current ? 'page' : undefined}>{s.label}</a>
               </li>
             ))}
