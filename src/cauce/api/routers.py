@@ -11,6 +11,7 @@ from cauce.api.routes import (
     channels,
     contacts,
     events,
+    flow_templates,
     flows,
     health,
     meta,
@@ -37,7 +38,7 @@ API_V1_ROUTERS: list[APIRouter] = [
     workspace.router, apikeys.router, meta.router,
     contacts.router, segments.router, pipelines.router, opportunities.router, tickets.router,
     events.router, users.router, session.router, audit.router,
-    runs.router, sim_clock.router, flows.router,
+    runs.router, sim_clock.router, flows.router, flow_templates.router,
     channels.router, templates.router, simulator.router,
     ai.router,
 ]
