@@ -141,7 +141,7 @@ class MessageHandler:
             session, workspace_id=item.workspace_id, contact_id=item.contact_id,
             channel_kind=item.channel or "whatsapp", key=item.key,
             kind=str(item.payload.get("kind", "text")),
-            content=dict(item.payload.get("payload") or {}), now=now,
+            content=dict(item.payload.get("payload") or {}), now=flow_now(session),
             category=str(item.payload.get("category", "service")),
             provider_id=outcome.provider_id,
             status="sent" if outcome.status == "done" else "failed",

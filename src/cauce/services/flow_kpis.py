@@ -350,7 +350,8 @@ def flow_template(flow: Flow) -> Template:
 
 def flow_kpis(session: Session, workspace_id: int, flow_id: int, now: datetime,
               start: datetime | None = None, end: datetime | None = None) -> KpiReport:
-    """Every KPI of the flow's template over runs started in [start, end)."""
+    """Every KPI of the flow's template over the runs started from ``start`` to ``end``
+    (both included)."""
     flow = get_flow(session, workspace_id, flow_id)
     template = flow_template(flow)
     end = end or now
@@ -364,7 +365,7 @@ def flow_kpis(session: Session, workspace_id: int, flow_id: int, now: datetime,
     runs = list(session.scalars(
         select(RuntimeRun).where(
             RuntimeRun.workspace_id == workspace_id, RuntimeRun.flow_id == flow_id,
-            RuntimeRun.started_at >= start, RuntimeRun.started_at < end)
+            RuntimeRun.started_at >= start, RuntimeRun.started_at <= end)
         .order_by(RuntimeRun.started_at).limit(MAX_RUNS + 1)))
     if len(runs) > MAX_RUNS:
         raise Invalid(f"more than {MAX_RUNS} runs in the period; ask for a shorter one",

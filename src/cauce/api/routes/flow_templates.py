@@ -166,7 +166,7 @@ def get_flow_kpis(
     flow_id: IdPath, session: SessionDep, principal: PrincipalDep, cauce: CauceDep,
     from_: Annotated[datetime | None, Query(alias="from", description="Runs started at or "
                                             "after (default: 30 days before `to`)")] = None,
-    to: Annotated[datetime | None, Query(description="Runs started before (default: now)")]
+    to: Annotated[datetime | None, Query(description="Runs started up to (default: now)")]
     = None,
 ) -> FlowKpis:
     """The KPIs the flow's template declares, computed from the runs started in the period

@@ -135,8 +135,12 @@ CART_RECOVERY = Template(
               "{{ contact.name | default: contact.phone }} answered the cart reminder: "
               "{{ message.text }}"),
         Param("follow_up_after", "duration", L("Seguimiento si no responde", "Follow-up after"),
-              L("Sin respuesta en este tiempo: SMS de último aviso.",
-                "No answer within this time: the last-call SMS."), "1d"),
+              L("Sin respuesta en este tiempo: SMS de último aviso. Más de 24 h: el tope de 2 "
+                "mensajes de marketing por contacto en 24 h ya cuenta el recordatorio y el "
+                "email, y un SMS antes sería suprimido.",
+                "No answer within this time: the last-call SMS. Over 24 h: the cap of 2 "
+                "marketing messages per contact in 24 h already counts the reminder and the "
+                "email, and an earlier SMS would be suppressed."), "25h"),
         Param("last_call_sms", "text", L("SMS de último aviso", "Last-call SMS"),
               L("SMS breve de último aviso.", "Short last-call SMS."),
               "Último aviso: tu carrito vence hoy. Pagá en {{ event.payment_url | default: "
