@@ -13,6 +13,7 @@ from cauce.api.routes import (
     contacts,
     dashboard,
     events,
+    flow_templates,
     flows,
     health,
     inbox,
@@ -41,7 +42,7 @@ API_V1_ROUTERS: list[APIRouter] = [
     workspace.router, contact_rules.router, apikeys.router, meta.router,
     contacts.router, segments.router, pipelines.router, opportunities.router, tickets.router,
     events.router, users.router, session.router, audit.router,
-    runs.router, sim_clock.router, flows.router,
+    runs.router, sim_clock.router, flows.router, flow_templates.router,
     channels.router, templates.router, simulator.router,
     ai.router, inbox.teams, inbox.router, webhook_subscriptions.router, dashboard.router,
 ]

@@ -314,6 +314,9 @@ class Delivery:
         now = self.wall()
         by_id = {a.id: (a, o) for (a, _), o in zip(claimed, outcomes, strict=True)}
         with self.cauce.transaction() as session:
+            # Handlers record what they settle (the conversation log) on the flows' clock, the
+            # one the contact rules count frequency caps and windows on.
+            session.info["flow_now"] = self._flow_now(session)
             rows = session.scalars(
                 select(OutboxItem).where(OutboxItem.id.in_(sorted(by_id))).with_for_update()
             ).all()

@@ -184,7 +184,8 @@ class MessageHandler:
 
     def settle_many(self, session: Session, items: list[tuple[Attempt, Outcome]],
                     now: datetime) -> None:
-        """:meth:`settle` for a whole delivery batch: one multi-row write."""
+        """:meth:`settle` for a whole delivery batch: one multi-row write, stamped on the flows'
+        clock (the virtual one in simulator mode), which the contact rules count on."""
         record_outbound_many(session, [
             OutboundRecord(
                 workspace_id=item.workspace_id, contact_id=item.contact_id,
@@ -199,7 +200,7 @@ class MessageHandler:
                 error_reason=outcome.error if outcome.status == "failed" else None,
             )
             for item, outcome in items if outcome.status in ("done", "failed")
-        ], now=now)
+        ], now=flow_now(session))  # the flows' clock: the one caps and windows count on
 
     def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
         return [DeliveryStatus(message_key=item.key, status="failed", error_code=outcome.code,
