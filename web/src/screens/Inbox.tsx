@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useState } from 'react'
+import { useCallback, useEffect, useId, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
 import {
   addNote, assign, closeConversation, contactLabel, getConversation, getTranscript, isMissingRoute,
@@ -44,15 +44,20 @@ export function Inbox() {
     else setMessage({ kind: 'error', key, params: { message: errorText(err) } })
   }, [errorText])
 
+  // The latest `fail` without making `load` depend on it: `fail` changes with every render
+  // (errorText does), and a `load` that changed with it would re-run after each error.
+  const failRef = useRef(fail)
+  failRef.current = fail
   const load = useCallback(async () => {
     try {
       const page = await listConversations({ view, status, q: applied })
       setList(workOrder(page.items))
       setMissing(false)
     } catch (err) {
-      fail(err, 'inbox.loadFailed')
+      setList((current) => current ?? [])  // stop "loading"; the error says what went wrong
+      failRef.current(err, 'inbox.loadFailed')
     }
-  }, [view, status, applied, fail])
+  }, [view, status, applied])
   useEffect(() => {
     void load()
   }, [load])
