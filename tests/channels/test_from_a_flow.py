@@ -49,6 +49,16 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     controller.stop()
 
 
+def _publish(session: Any, name: str, document: dict[str, Any], now: Any) -> None:
+    """Publish ``document`` as version 1 of a new flow of workspace 1."""
+    flow = Flow(workspace_id=1, name=name, draft=document, published_version=1,
+                created_at=now, updated_at=now)
+    session.add(flow)
+    session.flush()
+    session.add(FlowVersion(workspace_id=1, flow_id=flow.id, number=1, document=document,
+                            published_at=now))
+
+
 def _drain(p: Processor) -> None:
     while p.process_batch():
         pass
@@ -71,12 +81,7 @@ def test_email_and_sms_from_a_flow(api: TestClient, cauce: Cauce, smtp: tuple[In
         "phone": "+5491122334455", "email": "ana@example.com", "first_name": "Ana"}).json()
     now = cauce.clock.now()
     with cauce.transaction() as s:
-        flow = Flow(workspace_id=1, name="turnos", draft=FLOW, published_version=1,
-                    created_at=now, updated_at=now)
-        s.add(flow)
-        s.flush()
-        s.add(FlowVersion(workspace_id=1, flow_id=flow.id, number=1, document=FLOW,
-                          published_at=now))
+        _publish(s, "turnos", FLOW, now)
         submit_input(s, workspace_id=1, contact_id=contact["id"],
                      input=EventIn(name="turno.creado", occurred_at=now))
     processor = Processor(cauce, default_engine())
@@ -148,12 +153,7 @@ def test_whatsapp_text_outside_the_window_fails_with_window_closed(
         record_inbound(s, workspace_id=1, contact_id=contact["id"], channel_kind="whatsapp",
                        channel_id=None, provider_id="wamid.earlier", kind="text",
                        content={"text": "hola"}, received_at=now - timedelta(hours=23))
-        row = Flow(workspace_id=1, name="hola", draft=flow, published_version=1,
-                   created_at=now, updated_at=now)
-        s.add(row)
-        s.flush()
-        s.add(FlowVersion(workspace_id=1, flow_id=row.id, number=1, document=flow,
-                          published_at=now))
+        _publish(s, "hola", flow, now)
         submit_input(s, workspace_id=1, contact_id=contact["id"],
                      input=EventIn(name="turno.creado", occurred_at=now))
     processor = Processor(cauce, default_engine())
@@ -201,12 +201,7 @@ def _run_hola_flow(api: TestClient, cauce: Cauce, graph: Any, node_config: dict[
                        channel_id=None, provider_id="wamid.old", kind="text",
                        content={"text": "hola"},
                        received_at=now - timedelta(hours=last_inbound_hours_ago))
-        row = Flow(workspace_id=1, name="hola", draft=flow, published_version=1,
-                   created_at=now, updated_at=now)
-        s.add(row)
-        s.flush()
-        s.add(FlowVersion(workspace_id=1, flow_id=row.id, number=1, document=flow,
-                          published_at=now))
+        _publish(s, "hola", flow, now)
         submit_input(s, workspace_id=1, contact_id=contact["id"],
                      input=EventIn(name="turno.creado", occurred_at=now))
     processor = Processor(cauce, default_engine())
