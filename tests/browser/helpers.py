@@ -84,3 +84,13 @@ def _pattern(template: str) -> re.Pattern[str]:
     """A dictionary string as a pattern: ``{name}`` placeholders match any text."""
     parts = re.split(r"\{\w+\}", template)
     return re.compile(".+?".join(re.escape(part) for part in parts), re.DOTALL)
+
+
+def api_call(webapp: Any, method: str, path: str, **kwargs: Any) -> Any:
+    """Call the test server's REST API with the demo key; fail the test on a non-2xx answer."""
+    import httpx
+
+    answer = httpx.request(method, f"{webapp.base_url}/api/v1{path}", headers={
+        "Authorization": f"Bearer {webapp.demo.api_key}"}, **kwargs)
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
-import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import WebApp
+from tests.browser.helpers import (
+    api_call as _api,
+)
 from tests.browser.helpers import (
     axe_violations,
     describe,
@@ -17,13 +18,6 @@ from tests.browser.helpers import (
     untranslated,
     use_language,
 )
-
-
-def _api(webapp: WebApp, method: str, path: str, **kwargs: Any) -> Any:
-    answer = httpx.request(method, f"{webapp.base_url}/api/v1{path}", headers={
-        "Authorization": f"Bearer {webapp.demo.api_key}"}, **kwargs)
-    assert answer.status_code < 300, answer.text
-    return answer.json() if answer.content else None
 
 
 def test_kanban_drag_moves_the_opportunity(
