@@ -10,6 +10,7 @@ Behaviour talks to the engine only through :class:`cauce.engine.activation.Activ
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -71,9 +72,9 @@ class Node(Strict):
         """Problems specific to this node type (limits, references)."""
         return []
 
+    @abstractmethod
     def execute(self, act: Activation) -> Outcome:
         """Run the step. Must not raise for problems inside the run (see the error tiers)."""
-        raise NotImplementedError(f"node type {self.type} has no behaviour")
 
     def on_input(self, act: Activation, wait: WaitState, inp: InputT) -> Outcome | None:
         """An input arrived while this node waits. None: not for me, keep waiting."""
