@@ -364,3 +364,19 @@ def test_survey_answers_are_read_from_saved_results(
     results: dict[str, Any], expected: tuple[float | None, float | None],
 ) -> None:
     assert dashboard.survey_answers(results) == expected
+
+
+def test_flow_list_shows_runs_active_and_conversion_of_each_flow(
+    api: TestClient, cauce: Cauce, demo: DemoCredentials, clock: VirtualClock,
+) -> None:
+    scene = _scene(api, cauce, demo, clock)
+    listed = {f["id"]: f for f in api.get("/api/v1/flows").json()}
+    sales, survey = listed[scene.sales], listed[scene.survey]
+    # Sales has a goal: 2 of its 3 runs reached it.
+    assert sales["runs_total"] == 3
+    assert sales["conversion_rate"] == pytest.approx(2 / 3)
+    # The survey has no goal: no conversion figure, but its runs are counted.
+    assert survey["runs_total"] == 3 and survey["conversion_rate"] is None
+    # Every sales run ended; C5 never answered the survey, so its run still waits.
+    assert (sales["runs_active"], survey["runs_active"]) == (0, 1)
+    assert sales["template_id"] is None

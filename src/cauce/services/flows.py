@@ -5,20 +5,22 @@ session is committed by ``cauce.transaction()``)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from cauce.engine.types import RunStatus
 from cauce.flows.common import Problem
 from cauce.flows.document import load_flow, parse_text
 from cauce.flows.validate import has_errors, validate_document
 from cauce.limits import MAX_NODES_PER_FLOW
 from cauce.services.auth import Principal, audit
 from cauce.services.errors import Invalid, NotFound
-from cauce.store.models import Flow, FlowVersion
+from cauce.store.models import Flow, FlowVersion, RuntimeRun
 
 MAX_DOCUMENT_BYTES = 2_000_000
 ExportFormat = Literal["json", "yaml"]
@@ -72,6 +74,54 @@ def list_flows(session: Session, workspace_id: int) -> list[Flow]:
     return list(session.scalars(
         select(Flow).where(Flow.workspace_id == workspace_id, Flow.archived_at.is_(None))
         .order_by(Flow.id)))
+
+
+@dataclass(frozen=True)
+class FlowStats:
+    """What the flow list shows beside each flow, over all of its runs."""
+
+    runs_total: int = 0
+    runs_active: int = 0  # waiting for a reply, a timer or an event
+    conversions: int = 0  # runs that reached the flow's goal
+    has_goal: bool = False  # the published version declares a goal
+
+    @property
+    def conversion_rate(self) -> float | None:
+        """conversions / runs (0–1); None without a goal or without runs."""
+        if not self.has_goal or not self.runs_total:
+            return None
+        return self.conversions / self.runs_total
+
+
+def flow_stats(session: Session, workspace_id: int, rows: list[Flow]) -> dict[int, FlowStats]:
+    """Runs, active runs and goal conversions per flow, in one grouped query over the runs
+    (the ``(workspace_id, flow_id, status)`` index) plus one for the published documents."""
+    if not rows:
+        return {}
+    ids = [r.id for r in rows]
+    reached = RuntimeRun.state["goal_reached"].as_boolean()
+    counts = session.execute(
+        select(RuntimeRun.flow_id, func.count(),
+               func.sum(case((RuntimeRun.status == RunStatus.WAITING.value, 1), else_=0)),
+               func.sum(case((reached.is_(True), 1), else_=0)))
+        .where(RuntimeRun.workspace_id == workspace_id, RuntimeRun.flow_id.in_(ids))
+        .group_by(RuntimeRun.flow_id))
+    published = [(r.id, r.published_version) for r in rows if r.published_version]
+    goals: set[int] = set()
+    if published:
+        for flow_id, document in session.execute(
+                select(FlowVersion.flow_id, FlowVersion.document).where(
+                    FlowVersion.workspace_id == workspace_id,
+                    tuple_(FlowVersion.flow_id, FlowVersion.number).in_(published))):
+            settings = document.get("settings") if isinstance(document, dict) else None
+            if isinstance(settings, dict) and settings.get("goal"):
+                goals.add(flow_id)
+    stats = {flow_id: FlowStats(has_goal=flow_id in goals) for flow_id in ids}
+    for flow_id, total, active, conversions in counts:
+        stats[flow_id] = FlowStats(runs_total=int(total), runs_active=int(active or 0),
+                                   conversions=int(conversions or 0),
+                                   has_goal=flow_id in goals)
+    return stats
 
 
 def create_flow(session: Session, principal: Principal, document: Any, now: datetime,

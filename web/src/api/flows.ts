@@ -12,6 +12,15 @@ export interface FlowSummary {
   updated_at: string
 }
 
+/** A flow as the list shows it, with its runs (`GET /flows`). */
+export interface FlowListItem extends FlowSummary {
+  template_id: string | null
+  runs_total: number
+  runs_active: number
+  /** Runs that reached the goal / runs; null without a goal or without runs. */
+  conversion_rate: number | null
+}
+
 export interface FlowDetail extends FlowSummary {
   draft: FlowDoc
 }
@@ -23,7 +32,7 @@ export interface FlowVersion {
   note: string
 }
 
-export const listFlows = () => api<FlowSummary[]>('GET', '/flows')
+export const listFlows = () => api<FlowListItem[]>('GET', '/flows')
 export const getFlow = (id: number) => api<FlowDetail>('GET', `/flows/${id}`)
 export const createFlow = (document: FlowDoc) => api<FlowDetail>('POST', '/flows', { document })
 export const saveDraft = (id: number, document: FlowDoc) =>

@@ -1,18 +1,20 @@
 import { useCallback, useEffect, useId, useState } from 'react'
 import type { ChangeEvent, FormEvent } from 'react'
 import { createFlow, emptyFlow, exportFlow, importFlow, listFlows } from '../api/flows'
-import type { FlowSummary } from '../api/flows'
+import type { FlowListItem } from '../api/flows'
 import { useI18n } from '../i18n'
 import { useErrorText } from '../components'
 import { href, navigate } from '../router'
+import { TemplateGallery } from './TemplateGallery'
 
 export function FlowList() {
   const { t, lang } = useI18n()
   const errorText = useErrorText()
-  const [flows, setFlows] = useState<FlowSummary[] | null>(null)
+  const [flows, setFlows] = useState<FlowListItem[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [name, setName] = useState('')
   const [busy, setBusy] = useState(false)
+  const [fromTemplate, setFromTemplate] = useState(false)
   const importId = useId()
 
   const load = useCallback(async () => {
@@ -54,7 +56,7 @@ export function FlowList() {
     await create(() => importFlow(text, format))
   }
 
-  async function onExport(flow: FlowSummary) {
+  async function onExport(flow: FlowListItem) {
     try {
       const blob = new Blob([await exportFlow(flow.id)], { type: 'application/json' })
       const link = document.createElement('a')
@@ -67,6 +69,9 @@ export function FlowList() {
     }
   }
 
+  const percent = (ratio: number) =>
+    new Intl.NumberFormat(lang === 'es' ? 'es' : 'en', { style: 'percent', maximumFractionDigits: 1 })
+      .format(ratio)
   const date = (iso: string) =>
     new Date(iso).toLocaleString(lang === 'es' ? 'es' : 'en', { dateStyle: 'medium', timeStyle: 'short' })
 
@@ -82,12 +87,17 @@ export function FlowList() {
           </label>
           <button type="submit" className="primary" disabled={busy}>{t('flows.create')}</button>
         </form>
+        <button type="button" aria-expanded={fromTemplate} aria-controls="template-gallery"
+          onClick={() => setFromTemplate((open) => !open)}>
+          {t('flows.fromTemplate')}
+        </button>
         <label className="button" htmlFor={importId}>
           {t('flows.import')}
           <input id={importId} type="file" accept="application/json,.json,.yaml,.yml" className="sr-only"
             aria-label={t('flows.importFile')} onChange={(e) => void onImport(e)} />
         </label>
       </div>
+      {fromTemplate && <div id="template-gallery"><TemplateGallery /></div>}
       {error && <p role="alert" className="error">{error}</p>}
       {flows === null && !error && <p aria-busy="true">{t('app.loading')}</p>}
       {flows?.length === 0 && <p className="muted">{t('flows.empty')}</p>}
@@ -98,6 +108,8 @@ export function FlowList() {
               <th scope="col">{t('flows.name')}</th>
               <th scope="col">{t('flows.status')}</th>
               <th scope="col">{t('flows.version')}</th>
+              <th scope="col">{t('flows.runsActive')}</th>
+              <th scope="col">{t('flows.conversion')}</th>
               <th scope="col">{t('flows.updated')}</th>
               <th scope="col"><span className="sr-only">{t('flows.export')}</span></th>
             </tr>
@@ -116,6 +128,11 @@ export function FlowList() {
                   )}
                 </td>
                 <td>{flow.published_version ?? t('flows.none')}</td>
+                <td data-testid={`runs-active-${flow.id}`}>{flow.runs_active}</td>
+                <td data-testid={`conversion-${flow.id}`}
+                  title={t('flows.conversionHint', { runs: flow.runs_total })}>
+                  {flow.conversion_rate === null ? t('flows.none') : percent(flow.conversion_rate)}
+                </td>
                 <td>{date(flow.updated_at)}</td>
                 <td>
                   <button type="button" onClick={() => void onExport(flow)}

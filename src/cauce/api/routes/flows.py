@@ -58,6 +58,15 @@ class FlowSummary(BaseModel):
     updated_at: datetime
 
 
+class FlowListItem(FlowSummary):
+    template_id: str | None = Field(description="The playbook template it was created from")
+    runs_total: int = Field(description="Runs ever started, every version")
+    runs_active: int = Field(description="Runs waiting now (a reply, a timer, an event)")
+    conversion_rate: float | None = Field(
+        description="Runs that reached the goal / runs (0–1); null when the published "
+                    "version has no goal or nothing ran yet")
+
+
 class FlowPublic(FlowSummary):
     draft: dict[str, Any]
 
@@ -95,8 +104,12 @@ def present_version(row: FlowVersion) -> FlowVersionPublic:
 
 
 @router.get("", operation_id="list_flows")
-def list_flows(session: SessionDep, principal: PrincipalDep) -> list[FlowSummary]:
-    return [FlowSummary(**_summary(r)) for r in flows.list_flows(session, principal.workspace_id)]
+def list_flows(session: SessionDep, principal: PrincipalDep) -> list[FlowListItem]:
+    rows = flows.list_flows(session, principal.workspace_id)
+    stats = flows.flow_stats(session, principal.workspace_id, rows)
+    return [FlowListItem(**_summary(r), template_id=r.template_slug,
+                         runs_total=stats[r.id].runs_total, runs_active=stats[r.id].runs_active,
+                         conversion_rate=stats[r.id].conversion_rate) for r in rows]
 
 
 @router.post("", operation_id="create_flow", status_code=201)
