@@ -27,9 +27,9 @@ from cauce.runtime.runner import embedded_start_hook
 from cauce.services.container import Cauce
 from cauce.services.workspaces import DemoCredentials
 from cauce.settings import Settings
+from cauce.store.models import Workspace
 from tests.channels.support import PHONE_NUMBER_ID, WA_ID, connect_whatsapp, post_signed
 from tests.channels.test_email import Inbox, _port
-from cauce.store.models import Workspace
 from tests.support.fakes.graph_api import FakeGraphApi
 from tests.support.fakes.http import FakeServer, Recorded, Reply
 from tests.support.fakes.twilio import FakeTwilio

@@ -53,7 +53,8 @@ def test_scene_1_from_the_ad_to_a_qualified_lead(world: World) -> None:
     assert answer["text"]["body"] == "Hola Ana, soy Beto de ventas. ¿Qué medida buscás?"
 
     # Carla has a product problem and is not a customer: the courtesy message.
-    world.say("Mi producto no funciona, necesito soporte", wa_id=CARLA, name="Carla Gómez", referral=AD)
+    world.say("Mi producto no funciona, necesito soporte", wa_id=CARLA, name="Carla Gómez",
+              referral=AD)
     sent = world.wait_for(lambda: len(world.whatsapp()) == 2 and world.whatsapp())
     assert sent[1]["to"] == CARLA
     assert "Gracias por escribirnos. En breve te respondemos." in texts(sent)[1]
