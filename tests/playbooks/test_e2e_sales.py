@@ -60,7 +60,7 @@ def test_reactivation_waits_a_business_week_sends_the_testimonial_and_books_a_ca
 
     world.tap_template("call", "Llámenme")
     world.wait_for(lambda: world.ended(flow["id"]), "the run to end")
-    (ticket,) = world.tickets()
+    (ticket,) = world.wait_for(world.tickets, "the call ticket")
     assert ticket["subject"] == "Llamar a Ana Pérez (reactivación)"
     assert ticket["priority"] == "high" and ticket["team"] == "ventas"
     assert world.emails() == []  # the window was open: no fallback email
@@ -130,11 +130,11 @@ def test_lead_scoring_alerts_on_a_hot_lead_moves_it_to_sql_and_hands_it_to_sales
     assert "lead-caliente" in contact["tags"] and contact["lead_score"] >= 40
     (alert,) = world.wait_for(world.emails, "the adviser's alert")
     assert alert["To"] == "asesor@tienda.example" and "Lead caliente" in body_of(alert)
-    moved = world.api.get(f"/api/v1/opportunities/{opp['id']}").json()
-    assert moved["stage"] == "Calificado"
+    world.wait_for(lambda: world.api.get(f"/api/v1/opportunities/{opp['id']}").json()[
+        "stage"] == "Calificado", "the opportunity in the SQL stage")
     world.wait_for(world.whatsapp, "the answer")
     assert texts(world.whatsapp())[0].startswith("¡Gracias! Un asesor te escribe")
-    (conversation,) = world.conversations(PHONE)
+    (conversation,) = world.wait_for(lambda: world.conversations(PHONE), "the conversation")
     assert conversation["priority"] == "high"
     assert conversation["note"] == f"Lead caliente ({contact['lead_score']} puntos)"
     kpis = world.kpis(flow["id"])

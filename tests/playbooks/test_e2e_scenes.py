@@ -40,7 +40,7 @@ def test_scene_1_from_the_ad_to_a_qualified_lead(world: World) -> None:
     (welcome,) = world.wait_for(world.emails, "the welcome email")
     assert welcome["To"] == "ana@example.com" and subject(welcome) == "¡Bienvenido, Ana!"
     assert "Un asesor te contacta en minutos" in body_of(welcome)
-    (conversation,) = world.conversations(PHONE)
+    (conversation,) = world.wait_for(lambda: world.conversations(PHONE), "the conversation")
     assert conversation["priority"] == "high" and conversation["run_id"]
     assert conversation["note"] == "Lead prioritario (buy)"
     assert world.whatsapp() == []  # the adviser answers, not a courtesy message

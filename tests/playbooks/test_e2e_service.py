@@ -79,7 +79,7 @@ def test_post_sale_nps_detractor_gets_a_recovery_task_and_marketing_paused(
     world.wait_for(lambda: world.waiting_at(flow["id"], "reason_wait"), "the reason wait")
     world.say("El pedido llegó tarde y roto")
     world.wait_for(lambda: world.ended(flow["id"]), "the run to end")
-    (ticket,) = world.tickets()
+    (ticket,) = world.wait_for(world.tickets, "the recovery task")
     assert ticket["subject"] == "Recuperar cliente: Ana Pérez (NPS 3)"
     assert ticket["description"] == "NPS 3: El pedido llegó tarde y roto"
     contact = world.contact_now(ana["id"])
@@ -187,7 +187,7 @@ def test_operations_risk_flags_escalates_pauses_notes_alerts_and_hands_over(
     world.wait_for(lambda: world.waiting_at(flow["id"], "human"), "the handoff")
     contact = world.contact_now(ana["id"])
     assert "riesgo" in contact["tags"] and contact["fields"]["risk_kind"] == "return"
-    (ticket,) = world.tickets()
+    (ticket,) = world.wait_for(world.tickets, "the escalation ticket")
     assert ticket["team"] == "operaciones" and ticket["priority"] == "urgent"
     assert ticket["subject"] == "Riesgo (return): Ana Pérez"
     (alert,) = world.wait_for(world.emails, "the alert")
@@ -195,7 +195,7 @@ def test_operations_risk_flags_escalates_pauses_notes_alerts_and_hands_over(
     assert subject(alert) == "⚠️ Riesgo: return"
     (answer,) = world.wait_for(world.whatsapp, "the answer")
     assert answer["text"]["body"].startswith("Recibimos tu mensaje")
-    (conversation,) = world.conversations(PHONE)
+    (conversation,) = world.wait_for(lambda: world.conversations(PHONE), "the conversation")
     assert conversation["priority"] == "urgent" and conversation["note"].startswith("return: ")
     if erp:  # the note in the ERP/sheet: a JSON POST from the HTTP request step
         (note,) = world.partner.requests_to("/hooks/incidents")
