@@ -1,10 +1,11 @@
 """End-to-end harness for the playbook templates, through HTTP only.
 
 The app runs with the embedded runtime (workers, scheduler, delivery: what ``cauce serve``
-runs) on the virtual clock. Inputs go in as signed WhatsApp webhooks, events API calls and
-opportunity changes; outputs are what the fake Graph API, the aiosmtpd server and the fake
-Twilio received. ``advance`` moves virtual time over the flows' waits through
-``POST /api/v1/sim/clock/advance``."""
+runs) on the virtual clock. Inputs go in as signed WhatsApp webhooks, events API calls,
+opportunity changes and agents' replies through the inbox API; outputs are what the fake Graph
+API, the aiosmtpd server, the fake Twilio and ``partner`` (a CRM/ERP/sheet API on loopback that
+the flows' HTTP request steps call) received. ``advance`` moves virtual time over the flows'
+waits through ``POST /api/v1/sim/clock/advance``."""
 
 from __future__ import annotations
 
@@ -26,14 +27,28 @@ from cauce.runtime.runner import embedded_start_hook
 from cauce.services.container import Cauce
 from cauce.services.workspaces import DemoCredentials
 from cauce.settings import Settings
+from cauce.store.models import Workspace
 from tests.channels.support import PHONE_NUMBER_ID, WA_ID, connect_whatsapp, post_signed
 from tests.channels.test_email import Inbox, _port
 from tests.support.fakes.graph_api import FakeGraphApi
+from tests.support.fakes.http import FakeServer, Recorded, Reply
 from tests.support.fakes.twilio import FakeTwilio
 
 T = TypeVar("T")
 PHONE = f"+{WA_ID}"
 SETTLE_SECONDS = 20.0
+
+
+class Partner(FakeServer):
+    """A business system's HTTP API (a CRM lookup, an ERP or sheet webhook): records every
+    request and answers with ``answer(request)`` (200 ``{"ok": true}`` by default)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer: Callable[[Recorded], Reply] = lambda request: Reply(200, {"ok": True})
+
+    def handle(self, request: Recorded) -> Reply:
+        return self.answer(request)
 
 
 @dataclass
@@ -42,6 +57,7 @@ class World:
     graph: FakeGraphApi
     twilio: FakeTwilio
     smtp: Inbox
+    partner: Partner
     _wamid: int = field(default=0)
 
     # ------------------------------------------------------------------ inputs
@@ -61,7 +77,8 @@ class World:
         data: dict[str, Any] = response.json()
         return data
 
-    def _inbound(self, message: dict[str, Any]) -> str:
+    def _inbound(self, message: dict[str, Any], wa_id: str = WA_ID,
+                 name: str = "Ana Pérez") -> str:
         self._wamid += 1
         wamid = f"wamid.in{self._wamid:06d}"
         now = datetime.fromisoformat(self.api.get("/api/v1/sim/clock").json()["now"])
@@ -70,15 +87,18 @@ class World:
                 "messaging_product": "whatsapp",
                 "metadata": {"display_phone_number": "15550783881",
                              "phone_number_id": PHONE_NUMBER_ID},
-                "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": WA_ID}],
-                "messages": [{"from": WA_ID, "id": wamid, "timestamp": str(int(now.timestamp())),
+                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(now.timestamp())),
                               **message}]}}]}]}
         response = post_signed(self.api, payload)
         assert response.status_code == 200, response.text
         return wamid
 
-    def say(self, text: str, **extra: Any) -> str:
-        return self._inbound({"type": "text", "text": {"body": text}, **extra})
+    def say(self, text: str, *, wa_id: str = WA_ID, name: str = "Ana Pérez",
+            **extra: Any) -> str:
+        """A WhatsApp text from ``wa_id`` (``extra``: more message fields, e.g. the
+        ``referral`` of a click-to-WhatsApp ad)."""
+        return self._inbound({"type": "text", "text": {"body": text}, **extra}, wa_id, name)
 
     def tap(self, button_id: str, title: str) -> str:
         """A reply button of an interactive message."""
@@ -98,6 +118,15 @@ class World:
         assert response.status_code == 202, response.text
         out: dict[str, Any] = response.json()
         return out
+
+    def agent_reply(self, phone: str, text: str) -> dict[str, Any]:
+        """A person answers the contact's open conversation from the inbox."""
+        (conversation,) = self.conversations(phone)
+        response = self.api.post(f"/api/v1/inbox/conversations/{conversation['id']}/reply",
+                                 json={"text": text})
+        assert response.status_code == 202, response.text
+        data: dict[str, Any] = response.json()
+        return data
 
     def advance(self, seconds: float) -> None:
         response = self.api.post("/api/v1/sim/clock/advance", json={"seconds": seconds})
@@ -156,6 +185,13 @@ class World:
         data: dict[str, Any] = self.api.get(f"/api/v1/contacts/{contact_id}").json()
         return data
 
+    def conversations(self, phone: str | None = None) -> list[dict[str, Any]]:
+        """Open conversations handed to people (of the contact with ``phone``)."""
+        params = {"status": "open", **({"q": phone.lstrip("+")} if phone else {})}
+        items: list[dict[str, Any]] = self.api.get("/api/v1/inbox/conversations",
+                                                   params=params).json()["items"]
+        return items
+
     def tickets(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.api.get("/api/v1/tickets").json()["items"]
         return items
@@ -201,7 +237,12 @@ def world(settings: Settings, cauce: Cauce, demo: DemoCredentials) -> Iterator[W
     inbox, port = Inbox(), _port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    with FakeGraphApi() as graph, FakeTwilio() as twilio:
+    with cauce.transaction() as session:  # the HTTP steps' SSRF guard lets loopback through
+        ws = session.get(Workspace, demo.workspace_id)
+        assert ws is not None
+        ws.settings = {**ws.settings, "http_allowed_hosts": ["127.0.0.1"]}
+    partner = Partner()
+    with FakeGraphApi() as graph, FakeTwilio() as twilio, partner:
         app = create_app(settings, cauce=cauce, start_hooks=[embedded_start_hook])
         with TestClient(app) as client:
             client.headers["Authorization"] = f"Bearer {demo.api_key}"
@@ -218,7 +259,7 @@ def world(settings: Settings, cauce: Cauce, demo: DemoCredentials) -> Iterator[W
                  "secrets": {"auth_token": twilio.auth_token}},  # type: ignore[attr-defined]
             ):
                 assert client.post("/api/v1/channels", json=body).status_code == 201
-            yield World(client, graph, twilio, inbox)  # type: ignore[arg-type]
+            yield World(client, graph, twilio, inbox, partner)  # type: ignore[arg-type]
     registry.close_all()
     controller.stop()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.playbooks.harness import World, body_of, subject, texts, world
+from tests.playbooks.harness import PHONE, World, body_of, subject, texts, world
 
 __all__ = ["world"]
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -79,7 +79,7 @@ def test_post_sale_nps_detractor_gets_a_recovery_task_and_marketing_paused(
     world.wait_for(lambda: world.waiting_at(flow["id"], "reason_wait"), "the reason wait")
     world.say("El pedido llegó tarde y roto")
     world.wait_for(lambda: world.ended(flow["id"]), "the run to end")
-    (ticket,) = world.tickets()
+    (ticket,) = world.wait_for(world.tickets, "the recovery task")
     assert ticket["subject"] == "Recuperar cliente: Ana Pérez (NPS 3)"
     assert ticket["description"] == "NPS 3: El pedido llegó tarde y roto"
     contact = world.contact_now(ana["id"])
@@ -94,6 +94,45 @@ def test_post_sale_nps_detractor_gets_a_recovery_task_and_marketing_paused(
     assert kpis["tickets_open"]["value"] == 1
     assert kpis["review_requests"]["value"] == 0.0
     assert kpis["reviews"]["value"] is None  # no promoter was asked
+
+
+@pytest.mark.parametrize(("score", "category"), [("10", "promoter"), ("8", "passive")])
+def test_post_sale_nps_promoter_gets_the_review_request_and_the_referral_list_passive_thanks(
+    world: World, score: str, category: str
+) -> None:
+    flow = world.flow("post_sale_nps", ask_after="2h")
+    ana = world.contact()
+    world.event("order.delivered", {"order": "A-2"})
+    world.wait_for(lambda: world.waiting_at(flow["id"], "wait"), "the delay")
+    world.advance(2 * HOUR)
+    world.wait_for(lambda: world.waiting_at(flow["id"], "score_wait"), "the score wait")
+    world.say(score)
+    world.wait_for(lambda: world.waiting_at(flow["id"], "reason_wait"), "the reason wait")
+    world.say("Llegó rápido y bien embalado")
+    world.wait_for(lambda: world.ended(flow["id"]), "the run to end")
+    sent = texts(world.wait_for(lambda: len(world.whatsapp()) == 3 and world.whatsapp()))
+    assert sent[1] == "¡Gracias! ¿Qué fue lo que más influyó en tu puntuación?"
+    contact = world.contact_now(ana["id"])
+    assert contact["fields"]["nps_category"] == category
+    assert world.tickets() == [] and "detractor" not in contact["tags"]
+    kpis = world.kpis(flow["id"])
+    assert kpis["response_rate"]["value"] == 100.0 and kpis["tickets_open"]["value"] == 0
+    if category == "promoter":
+        assert sent[2] == ("¡Nos alegra mucho! ¿Nos dejarías una reseña? Te lleva un minuto: "
+                           "https://g.page/r/review")
+        assert world.whatsapp()[2]["text"]["preview_url"] is True
+        assert "referidos" in contact["tags"]
+        assert kpis["nps"]["value"] == 100.0 and kpis["review_requests"]["value"] == 100.0
+        assert kpis["reviews"]["value"] == 0.0
+        # Her review arrives from the review platform's integration: the KPI counts it.
+        world.event("review.created", {"rating": 5})
+        world.wait_for(lambda: world.kpis(flow["id"])["reviews"]["value"] == 100.0,
+                       "the review to count")
+    else:
+        assert sent[2] == "¡Gracias por tu respuesta! Vamos a seguir mejorando."
+        assert "referidos" not in contact["tags"]
+        assert kpis["nps"]["value"] == 0.0 and kpis["review_requests"]["value"] == 0.0
+        assert kpis["reviews"]["value"] is None and kpis["reviews"]["reason"]
 
 
 def test_b2b_onboarding_from_a_won_deal_to_activation(world: World) -> None:
@@ -136,15 +175,19 @@ def test_b2b_onboarding_from_a_won_deal_to_activation(world: World) -> None:
     assert kpis["feature_adoption"]["value"] == 0.0
 
 
-def test_operations_risk_flags_escalates_pauses_and_alerts(world: World) -> None:
+@pytest.mark.parametrize("erp", [False, True], ids=["no-erp", "erp-note"])
+def test_operations_risk_flags_escalates_pauses_notes_alerts_and_hands_over(
+    world: World, erp: bool
+) -> None:
+    extra = {"erp_webhook_url": world.partner.url + "/hooks/incidents"} if erp else {}
     flow = world.flow("operations_risk", alert_target="email",
-                      alert_to="operaciones@tienda.example")
+                      alert_to="operaciones@tienda.example", **extra)
     ana = world.contact()
     world.say("Quiero la devolución del pedido, llegó roto")
-    world.wait_for(lambda: world.ended(flow["id"]), "the run to end")
+    world.wait_for(lambda: world.waiting_at(flow["id"], "human"), "the handoff")
     contact = world.contact_now(ana["id"])
     assert "riesgo" in contact["tags"] and contact["fields"]["risk_kind"] == "return"
-    (ticket,) = world.tickets()
+    (ticket,) = world.wait_for(world.tickets, "the escalation ticket")
     assert ticket["team"] == "operaciones" and ticket["priority"] == "urgent"
     assert ticket["subject"] == "Riesgo (return): Ana Pérez"
     (alert,) = world.wait_for(world.emails, "the alert")
@@ -152,16 +195,41 @@ def test_operations_risk_flags_escalates_pauses_and_alerts(world: World) -> None
     assert subject(alert) == "⚠️ Riesgo: return"
     (answer,) = world.wait_for(world.whatsapp, "the answer")
     assert answer["text"]["body"].startswith("Recibimos tu mensaje")
+    (conversation,) = world.wait_for(lambda: world.conversations(PHONE), "the conversation")
+    assert conversation["priority"] == "urgent" and conversation["note"].startswith("return: ")
+    if erp:  # the note in the ERP/sheet: a JSON POST from the HTTP request step
+        (note,) = world.partner.requests_to("/hooks/incidents")
+        assert note.headers["content-type"] == "application/json"
+        body = note.json()
+        assert body["contact"] == PHONE and body["name"] == "Ana Pérez"
+        assert body["kind"] == "return" and body["evidence"]
+    else:
+        assert world.partner.requests == []
 
-    # An unusual spike reported by monitoring: the same escalation, no WhatsApp answer.
+    # Someone from operations answers from the inbox 15 minutes later: the reaction time.
+    world.advance(15 * 60)
+    world.agent_reply(PHONE, "Hola Ana, soy Carla de operaciones. Ya gestiono el cambio.")
+    sent = world.wait_for(lambda: len(world.whatsapp()) == 2 and world.whatsapp())
+    assert texts(sent)[1] == "Hola Ana, soy Carla de operaciones. Ya gestiono el cambio."
+
+    # An unusual spike reported by monitoring: the same escalation, no WhatsApp answer and no
+    # conversation to hand over.
     beto: dict[str, Any] = world.contact(phone="+5491100000002", email="beto@example.com",
                                          first_name="Beto")
     world.event("risk.spike", {"kind": "chargebacks", "detail": "5 contracargos en 1 h"},
                 contact={"phone": beto["phone"]})
     world.wait_for(lambda: len(world.tickets()) == 2, "the second escalation")
+    world.wait_for(lambda: any(r["status"] == "completed" for r in world.runs(flow["id"])),
+                   "the spike's run to end")
+    if erp:
+        notes = world.wait_for(lambda: len(world.partner.requests) == 2
+                               and world.partner.requests, "the second ERP note")
+        assert notes[1].json()["contact"] == beto["phone"]
+        assert notes[1].json()["evidence"]
     kpis = world.kpis(flow["id"])
     assert kpis["incidents_flagged"]["value"] == 2
     assert kpis["escalation_rate"]["value"] == 100.0
     assert kpis["incidents_resolved"]["value"] == 0
-    assert kpis["reaction_time"]["value"] is None and kpis["reaction_time"]["reason"]
-    assert len(world.whatsapp()) == 1
+    assert kpis["reaction_time"]["value"] == 900.0
+    assert kpis["reaction_time"]["denominator"] == 1  # the spike had no conversation
+    assert len(world.whatsapp()) == 2 and len(world.conversations()) == 1

@@ -1,4 +1,5 @@
-"""``cauce flows``: validate, describe and test flow documents (no database needed)."""
+"""``cauce flows``: validate, describe and test flow documents (no database needed); import,
+export and create stored flows from the playbook library (these need the database)."""
 
 from __future__ import annotations
 
@@ -206,3 +207,117 @@ def export(
     finally:
         cauce.close()
     typer.echo(text, nl=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The playbook library (docs/playbooks/)
+# ---------------------------------------------------------------------------------------------
+
+
+@flows_app.command("templates")
+def templates(
+    as_json: bool = typer.Option(False, "--json", help="Full JSON: parameters with their "
+                                 "schema and defaults, KPIs with how they are computed."),
+    language: str = typer.Option("en", "--language", help="es or en: names and labels."),
+) -> None:
+    """List the playbook library: id, name, parameters and KPIs of every template."""
+    from cauce.flows.playbooks import TEMPLATES
+
+    if language not in ("es", "en"):
+        raise fail("--language must be es or en")
+    if as_json:
+        typer.echo(json.dumps([t.public(detail=False) for t in TEMPLATES], indent=2,
+                              ensure_ascii=False))
+        return
+    for t in TEMPLATES:
+        typer.echo(f"{t.id}  [{t.kind}]  {getattr(t.name, language)}")
+        # Message copy is long: named only (its defaults are in --json and docs/playbooks/).
+        params = ", ".join(p.id if p.kind == "text" else f"{p.id}={_shown(p.default)}"
+                           for p in t.all_params)
+        typer.echo(f"    parameters: {params}")
+        typer.echo(f"    KPIs: {', '.join(f'{k.id} ({k.unit})' for k in t.kpis)}")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _parameters(template_id: str, pairs: list[str]) -> dict[str, Any]:
+    """``k=v`` pairs typed by the template's parameter kinds: integers as numbers, keywords
+    as a comma-separated list (or a JSON list), an empty value as empty (optional ones)."""
+    from cauce.flows.playbooks import get_template
+
+    try:
+        known = {p.id: p for p in get_template(template_id).all_params}
+    except KeyError:
+        raise fail(f"no flow template '{template_id}' (see 'cauce flows templates')") from None
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise fail(f"--param {pair!r}: write NAME=VALUE")
+        param = known.get(key)
+        if param is None:
+            raise fail(f"--param {key}: unknown parameter of {template_id} (known: "
+                       f"{', '.join(known)})")
+        value: Any = raw
+        if raw == "":
+            value = None
+        elif param.kind == "integer":
+            try:
+                value = int(raw)
+            except ValueError:
+                raise fail(f"--param {key}: '{raw}' is not an integer") from None
+        elif param.kind == "keywords":
+            if raw.lstrip().startswith("["):
+                try:
+                    value = json.loads(raw)
+                except ValueError:
+                    raise fail(f"--param {key}: not a JSON list: {raw}") from None
+            else:
+                value = [v.strip() for v in raw.split(",") if v.strip()]
+        out[key] = value
+    return out
+
+
+@flows_app.command("from-template")
+@operator_errors
+def from_template(
+    template_id: str = typer.Argument(..., help="A template id (see 'cauce flows templates')."),
+    params: list[str] = typer.Option([], "--param", help="NAME=VALUE, repeatable; the other "
+                                      "parameters take their defaults."),
+    name: str | None = typer.Option(None, "--name", help="The flow's name (default: the "
+                                    "template's)."),
+    workspace: str = typer.Option("demo", "--workspace", help="Workspace slug."),
+    publish: bool = typer.Option(False, "--publish", help="Publish version 1 right away."),
+) -> None:
+    """Create a flow from a template of the playbook library (a draft, or published)."""
+    from cauce.cli.common import open_cauce
+    from cauce.services import flow_templates, flows
+    from cauce.services.auth import Principal
+    from cauce.services.errors import ServiceError
+
+    parameters = _parameters(template_id, params)
+    _, cauce = open_cauce()
+    try:
+        with cauce.transaction() as session:
+            principal = Principal(_workspace_id(session, workspace), "cli", "owner")
+            row = flow_templates.create_from_template(
+                session, principal, template_id, parameters, cauce.clock.now(), name=name,
+                publish=publish)
+            flow_id, flow_name, version = row.id, row.name, row.published_version
+    except flows.FlowInvalid as exc:
+        for problem in exc.problems:
+            typer.echo(problem.line(), err=True)
+        raise fail(exc.message, 1) from None
+    except ServiceError as exc:
+        raise fail(exc.message) from None
+    finally:
+        cauce.close()
+    suffix = f", published as version {version}" if version else " (draft)"
+    typer.echo(f"flow {flow_id} '{flow_name}' created from {template_id}{suffix}")

@@ -13,10 +13,10 @@ from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
 from cauce.api.errors import ERROR_RESPONSES
 from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, LimitQuery, PageOut
 from cauce.api.routes.flows import FlowPublic, present
-from cauce.flows.playbooks import TEMPLATES, ParameterError, get_template
+from cauce.flows.playbooks import TEMPLATES, get_template
 from cauce.flows.playbooks.spec import Template
-from cauce.services import flow_kpis, flows
-from cauce.services.errors import Invalid, NotFound
+from cauce.services import flow_kpis, flow_templates
+from cauce.services.errors import NotFound
 
 router = APIRouter(tags=["flow templates"], responses=ERROR_RESPONSES)
 
@@ -120,14 +120,11 @@ def list_flow_templates(
                    next_cursor=str(offset + limit) if more else None)
 
 
-def _template(template_id: str, field: str | None = None) -> Template:
+def _template(template_id: str) -> Template:
     try:
         return get_template(template_id)
     except KeyError:
-        message = f"no flow template '{template_id}'"
-        if field:
-            raise Invalid(message, field=field) from None
-        raise NotFound(message) from None
+        raise NotFound(f"no flow template '{template_id}'") from None
 
 
 @router.get("/flow-templates/{template_id}", operation_id="get_flow_template")
@@ -148,16 +145,9 @@ def create_flow_from_template(body: FromTemplate, session: SessionDep,
                               principal: PrincipalDep, cauce: CauceDep) -> FlowPublic:
     """Build the template's flow with ``parameters`` and save it as a new draft (published
     as version 1 when ``publish`` is true; nothing is saved when publishing fails)."""
-    principal.require("editor")
-    t = _template(body.template_id, field="template_id")
-    try:
-        document = t.build(body.parameters, name=body.name)
-    except ParameterError as exc:
-        raise Invalid(exc.message, field=f"parameters.{exc.parameter}") from None
-    now = cauce.clock.now()
-    row = flows.create_flow(session, principal, document, now, template_slug=t.id)
-    if body.publish:
-        flows.publish(session, principal, row.id, now, note=f"from template {t.id}")
+    row = flow_templates.create_from_template(
+        session, principal, body.template_id, body.parameters, cauce.clock.now(),
+        name=body.name, publish=body.publish)
     return present(row)
 
 

@@ -2,8 +2,10 @@
 
 Messages with buying signals ("precio", "disponible hoy"...) → AI extracts the signals (intent
 and sentiment) → a score from the signals, the intent and the history (existing customer, the
-contact's accumulated score) → hot / warm / cold. Hot: immediate alert to the adviser and the
-opportunity moved to the SQL stage; warm: 3 days of nurturing by email and WhatsApp; cold: tag.
+contact's accumulated score) → hot / warm / cold. Hot: immediate alert to the adviser, the
+opportunity moved to the SQL stage and the conversation handed to the sales team (the adviser
+answers from the inbox, which is what "time to human contact" measures); warm: 3 days of
+nurturing by email and WhatsApp; cold: tag.
 """
 
 from __future__ import annotations
@@ -70,7 +72,11 @@ def _build(p: dict[str, Any]) -> dict[str, Any]:
                                                "stage": p["sql_stage"]},
                  next="hot_reply"),
             node("hot_reply", "whatsapp_text", {"text": p["hot_text"]},
-                 next="done", failed="done"),
+                 next="adviser", failed="adviser"),
+            node("adviser", "handoff", {
+                "team": p["team"], "priority": "high", "include_transcript": True,
+                "note": p["handoff_note"]},
+                returned="done", failed="done"),
             node("warm", "add_tag", {"tags": ["lead-templado"]}, next="nurture_1"),
             node("nurture_1", "whatsapp_text", {"text": p["nurture_whatsapp_1"]},
                  next="day_1", failed="day_1"),
@@ -100,10 +106,12 @@ LEAD_SCORING = Template(
            "6) Lead scoring + real-time alerts for sales"),
     description=L(
         "Prioriza las oportunidades calientes: detecta señales de compra, puntúa con el "
-        "histórico y decide caliente/templado/frío; caliente: alerta inmediata al asesor; "
+        "histórico y decide caliente/templado/frío; caliente: alerta inmediata al asesor y la "
+        "conversación derivada a ventas; "
         "templado: nutrición de 3 días por email y WhatsApp.",
         "Prioritises hot opportunities: detects buying signals, scores them with the history "
-        "and decides hot/warm/cold; hot: an immediate alert to the adviser; warm: 3 days of "
+        "and decides hot/warm/cold; hot: an immediate alert to the adviser and the "
+        "conversation handed to sales; warm: 3 days of "
         "nurturing by email and WhatsApp."),
     source="seed 000, playbook 6",
     params=(
@@ -133,6 +141,14 @@ LEAD_SCORING = Template(
         Param("sql_stage", "stage", L("Etapa SQL", "SQL stage"),
               L("Etapa a la que pasa el lead caliente (SQL).", "Stage hot leads move to (SQL)."),
               "Calificado", "Qualified"),
+        Param("team", "team", L("Equipo de ventas", "Sales team"),
+              L("Equipo al que se deriva la conversación del lead caliente (el asesor "
+                "responde desde el inbox).", "Team the hot lead's conversation is handed to "
+                "(the adviser answers from the inbox)."), "ventas"),
+        Param("handoff_note", "text", L("Nota para el asesor", "Note for the adviser"),
+              L("Nota de la derivación en el inbox.", "The handoff's note in the inbox."),
+              "Lead caliente ({{ contact.lead_score }} puntos)",
+              "Hot lead ({{ contact.lead_score }} points)"),
         Param("alert_target", "choice", L("Alerta por", "Alert via"),
               L("email, slack o inbox.", "email, slack or inbox."), "inbox",
               choices=("email", "slack", "inbox")),

@@ -3,8 +3,9 @@
 Alert keywords (devolución, fraude, cancelación...) or an unusual-spike event → the
 conversation is flagged (tag + the kind of risk) → evidence: an AI summary of the conversation
 → escalation to operations (a ticket with the evidence) → campaigns paused for the contact →
-a note in the ERP/sheet (optional webhook) → an alert by Slack or email → the contact is told
-operations will answer."""
+a note in the ERP/sheet (optional webhook) → an alert by Slack or email → when the risk came in
+a conversation: the contact is told operations will answer and the conversation is handed to
+the operations team (a person answers from the inbox: the "reaction time")."""
 
 from __future__ import annotations
 
@@ -77,7 +78,12 @@ def _build(p: dict[str, Any]) -> dict[str, Any]:
         node("tell_contact", "whatsapp_text", {
             "text": p["contact_text"],
             "fallback_template": {"name": p["contact_template"], "language": p["language"]}},
-            next="done", failed="done"),
+            next="human", failed="human"),
+        node("human", "handoff", {
+            "team": p["team"], "priority": p["priority"], "include_transcript": True,
+            "note": "{{ contact.fields.risk_kind }}: {{ results.evidence.summary | default: "
+                    "message.text }}"},
+            returned="done", failed="done"),
         node("done", "end", {"reason": "escalated"}),
     ]
     regex = "|".join(re.escape(k) for k in p["keywords"])
@@ -98,10 +104,12 @@ OPERATIONS_RISK = Template(
     description=L(
         "Anticipa problemas que afectan márgenes: ante palabras de alerta o picos inusuales "
         "marca la conversación, suma evidencia, escala a operaciones, pausa las campañas al "
-        "contacto, anota en el ERP/planilla y avisa por Slack/email.",
+        "contacto, anota en el ERP/planilla, avisa por Slack/email y deriva la conversación a "
+        "operaciones.",
         "Anticipates problems that hurt margins: on alert keywords or unusual spikes it flags "
         "the conversation, gathers evidence, escalates to operations, pauses campaigns for the "
-        "contact, notes it in the ERP/sheet and alerts by Slack/email."),
+        "contact, notes it in the ERP/sheet, alerts by Slack/email and hands the conversation "
+        "to operations."),
     source="seed 000, playbook 7",
     params=(
         Param("keywords", "keywords", L("Palabras de alerta", "Alert keywords"),
@@ -116,10 +124,12 @@ OPERATIONS_RISK = Template(
         Param("flag_tag", "text", L("Etiqueta de riesgo", "Risk tag"),
               L("Marca la conversación.", "Flags the conversation."), "riesgo", "risk"),
         Param("team", "team", L("Equipo de operaciones", "Operations team"),
-              L("Equipo que recibe la escalada.", "Team that gets the escalation."),
+              L("Equipo que recibe la escalada (el ticket y la conversación).",
+                "Team that gets the escalation (the ticket and the conversation)."),
               "operaciones"),
         Param("priority", "choice", L("Prioridad", "Priority"),
-              L("Prioridad del ticket.", "Ticket priority."), "urgent",
+              L("Prioridad del ticket y de la conversación.",
+                "Priority of the ticket and the conversation."), "urgent",
               choices=("normal", "high", "urgent")),
         Param("ticket_subject", "text", L("Asunto de la escalada", "Escalation subject"),
               L("Asunto del ticket.", "Ticket subject."),
@@ -166,9 +176,11 @@ OPERATIONS_RISK = Template(
             L("Tickets de escalada resueltos o cerrados.", "Escalation tickets solved or "
               "closed."), "count", TicketCount(status=("solved", "closed"))),
         Kpi("reaction_time", L("Tiempo de reacción", "Reaction time"),
-            L("Mediana de segundos entre la detección y el primer mensaje de una persona.",
-              "Median seconds from the detection to the first message from a person."),
-            "seconds", TimeToAgentMessage()),
+            L("Mediana de segundos entre la detección y el primer mensaje de una persona de "
+              "operaciones (desde el inbox) en las conversaciones derivadas.",
+              "Median seconds from the detection to the first message a person of operations "
+              "sent (from the inbox) in the conversations handed over."),
+            "seconds", TimeToAgentMessage(of_nodes=("human",))),
         Kpi("escalation_rate", L("% escaladas", "% escalated"),
             L("Ejecuciones que abrieron la escalada / iniciadas.",
               "Runs that opened the escalation / runs started."),

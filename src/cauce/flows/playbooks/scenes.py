@@ -15,6 +15,7 @@ from cauce.flows.playbooks.spec import (
     NodeRatio,
     Param,
     Template,
+    TimeToAgentMessage,
     TimeToFirstOutbound,
     TimeToNode,
 )
@@ -62,7 +63,7 @@ SCENE_LEAD = Template(
               L("URL que responde si el teléfono ya es cliente (JSON con 'customer').",
                 "URL answering whether the phone is a customer (JSON with 'customer')."),
               "{{ workspace.crm_url | default: 'https://crm.example.com' }}/api/contacts?phone="
-              "{{ contact.phone }}"),
+              "{{ contact.phone | url_encode }}"),
         Param("welcome_subject", "text", L("Asunto del email de bienvenida", "Welcome subject"),
               L("Asunto del email de bienvenida.", "Subject of the welcome email."),
               "¡Bienvenido, {{ contact.first_name | default: \"hola\" }}!",
@@ -88,6 +89,12 @@ SCENE_LEAD = Template(
             L("Mediana de segundos entre el inicio y el primer mensaje enviado por el flujo.",
               "Median seconds from the start to the first message the flow sent."),
             "seconds", TimeToFirstOutbound()),
+        Kpi("time_to_adviser", L("Tiempo hasta el asesor", "Time to the adviser"),
+            L("Mediana de segundos entre el inicio y el primer mensaje de una persona (desde "
+              "el inbox) a los leads prioritarios.",
+              "Median seconds from the start to the first message a person sent (from the "
+              "inbox) to priority leads."),
+            "seconds", TimeToAgentMessage(of_nodes=("advisor",))),
     ),
 )
 
