@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Two test processes (pytest-xdist): the suite's storage tests are isolated per process (own
+# SQLite files, own PostgreSQL schema, own loopback ports), and two halve CI's wall time.
+PYTEST_WORKERS ?= 2
 
 .PHONY: help run test lint services install migration bench clean web chromium
 
@@ -66,7 +69,7 @@ run: $(STAMP) web
 	$(BIN)/cauce serve
 
 test: $(STAMP) services lint web chromium
-	@set +e; $(BIN)/pytest $(PYTEST_ARGS); code=$$?; \
+	@set +e; $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "make test: pytest ran no test - failing" >&2; exit 1; fi; \
 	exit $$code
 
