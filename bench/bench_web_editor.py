@@ -1,4 +1,5 @@
-"""The flow editor with a 150-node flow: time to load and to drag a node, in Debian's Chromium.
+"""The flow editor with a 150-node flow: time to load, and how smooth dragging a node is (frame
+intervals and long tasks measured in the page), in Debian's Chromium.
 
 Run: ``make web && .venv/bin/python bench/bench_web_editor.py`` (prints a table).
 """
@@ -25,6 +26,22 @@ from cauce.web import dist_dir
 
 NODES = 150
 ROUNDS = 3
+MOVES = 30
+# In the page, during the drag: the interval between animation frames (what a person sees as
+# smoothness, without Playwright's per-move round trip) and every long task (> 50 ms).
+RECORD_FRAMES = """() => {
+  window.__frames = []; window.__long = []; let last = performance.now(); let on = true
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__long.push(entry.duration)
+  })
+  observer.observe({ type: 'longtask' })
+  const tick = (now) => {
+    window.__frames.push(now - last); last = now; if (on) requestAnimationFrame(tick)
+  }
+  requestAnimationFrame(tick)
+  window.__stopFrames = () => { on = false; observer.disconnect()
+    return { frames: window.__frames.slice(1), long: window.__long } }
+}"""
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -81,6 +98,8 @@ def main() -> None:
                       headers={"Authorization": f"Bearer {demo.api_key}"}).json()
     loads: list[float] = []
     drags: list[float] = []
+    frames: list[float] = []
+    long_tasks: list[float] = []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -98,14 +117,20 @@ def main() -> None:
                 box = page.get_by_test_id("node-n0").bounding_box()
                 assert box is not None
                 x, y = box["x"] + 20, box["y"] + 10
+                page.evaluate(RECORD_FRAMES)
                 start = time.perf_counter()
                 page.mouse.move(x, y)
                 page.mouse.down()
-                for step in range(1, 31):
+                for step in range(1, MOVES + 1):
                     page.mouse.move(x + step * 5, y + step * 3)
                 page.mouse.up()
                 page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(null)))")
-                drags.append((time.perf_counter() - start) / 30)
+                drags.append((time.perf_counter() - start) / MOVES)
+                recorded = page.evaluate("() => window.__stopFrames()")
+                frames.extend(recorded["frames"])
+                long_tasks.extend(recorded["long"])
+                moved = page.get_by_test_id("node-n0").bounding_box()
+                assert moved is not None and moved["x"] > box["x"] + 100, "the drag moved nothing"
                 context.close()
             browser.close()
     finally:
@@ -118,6 +143,11 @@ def main() -> None:
           f"{max(loads) * 1000:>10.0f}")
     print(f"{'drag, per mouse move (ms)':<34}{statistics.median(drags) * 1000:>10.1f}"
           f"{max(drags) * 1000:>10.1f}")
+    p95 = statistics.quantiles(frames, n=20)[-1] if len(frames) > 1 else frames[0]
+    print(f"{'frame interval while dragging (ms)':<34}{statistics.median(frames):>10.1f}"
+          f"{max(frames):>10.1f}   p95 {p95:.1f}, {len(frames)} frames")
+    print(f"{'long tasks (> 50 ms) while dragging':<34}{len(long_tasks):>10}"
+          f"{max(long_tasks, default=0):>10.0f}")
 
 
 if __name__ == "__main__":
