@@ -100,3 +100,4 @@ export const createSegment = (name: string, filter: SegmentFilter) =>
   api<Segment>('POST', '/segments', { name, filter })
 export const previewSegment = (filter: SegmentFilter) =>
   api<{ count: number }>('POST', '/segments/preview', filter)
+export const countSegment = (id: number) => api<{ count: number }>('GET', `/segments/${id}/count`)
