@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from cauce.services import imports
 from cauce.services.container import Cauce
 from cauce.services.workspaces import DemoCredentials
-from cauce.store.models import Contact, ImportChunk
+from cauce.store.models import Contact, ImportChunk, ImportJob
 
 MAPPING = {
     "Teléfono": "phone",
@@ -211,6 +211,25 @@ def test_two_processes_on_one_job_import_each_row_once(
     assert all(j.status == "completed" for j in jobs)
     assert (jobs[0].processed_rows, jobs[0].created_count, jobs[0].updated_count) == (60, 60, 0)
     assert _count_contacts(cauce) == 60
+
+
+def test_a_job_another_process_holds_is_left_to_it(
+    cauce: Cauce, demo: DemoCredentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = _stage(cauce, demo, _people(12), batch_size=5)
+    if cauce.engine.dialect.name == "postgresql":
+        # another process in the middle of a batch: its lock on the job row is skipped
+        with cauce.transaction() as other:
+            other.execute(select(ImportJob).where(ImportJob.id == job_id).with_for_update())
+            assert imports.process_next(cauce) == 0
+            assert imports.process_next(cauce, job_id) == 0
+    # the API's background task leaves a held job to its holder instead of waiting
+    monkeypatch.setattr(imports, "process_next", lambda *_a, **_k: 0)
+    job = imports.run_import(cauce, demo.workspace_id, job_id, follow=False)
+    assert (job.status, job.processed_rows) == ("pending", 0)
+    monkeypatch.undo()
+    job = imports.run_import(cauce, demo.workspace_id, job_id, follow=False)
+    assert (job.status, job.processed_rows, job.created_count) == ("completed", 12, 12)
 
 
 def test_bad_files_are_refused_and_leave_nothing(

@@ -218,18 +218,19 @@ def process_next(cauce: Cauce, job_id: int | None = None) -> int:
 
 def run_import(
     cauce: Cauce, workspace_id: int, job_id: int,
-    progress: Callable[[ImportJob], None] | None = None,
+    progress: Callable[[ImportJob], None] | None = None, *, follow: bool = True,
 ) -> ImportJob:
     """Import every batch of one job in this process (the API's background task, the CLI),
-    calling ``progress(job)`` after each. Another process may be importing the same job: then
-    this one waits for it to finish."""
+    calling ``progress(job)`` after each. When another process is importing the same job,
+    ``follow`` waits for it to finish (the CLI's progress bar); otherwise this returns and
+    leaves the job to it (the API's background task)."""
     while True:
         did = process_next(cauce, job_id)
         with cauce.transaction() as session:
             job = get_job(session, workspace_id, job_id)
         if progress is not None:
             progress(job)
-        if job.status not in ("pending", "running"):
+        if job.status not in ("pending", "running") or (not did and not follow):
             return job
         if not did:
             time.sleep(0.2)  # another process holds the job's lock for its current batch

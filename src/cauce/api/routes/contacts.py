@@ -189,7 +189,7 @@ def import_contacts(
         cauce.clock.now(),
     )
     # SessionDep commits before the response is sent, so before the task starts.
-    background.add_task(imports.run_import, cauce, principal.workspace_id, job.id)
+    background.add_task(imports.run_import, cauce, principal.workspace_id, job.id, follow=False)
     return ImportPublic.of(job)
 
 
