@@ -178,6 +178,28 @@ def test_interrupted_import_leaves_whole_contacts_and_resumes(
     assert _count_contacts(cauce) == 25
 
 
+def test_a_batch_that_cannot_be_imported_fails_the_job_and_keeps_whole_contacts(
+    cauce: Cauce, demo: DemoCredentials, api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = _stage(cauce, demo, _people(25), batch_size=10)
+    assert imports.process_next(cauce, job_id) == 10
+    real = imports._upsert_batch
+
+    def bug_after_writing(*args: object, **kwargs: object) -> object:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(imports, "_upsert_batch", bug_after_writing)
+    assert imports.process_next(cauce, job_id) == 1
+    job = api.get(f"/api/v1/contacts/imports/{job_id}").json()
+    assert (job["status"], job["processed_rows"], job["message"]) == (
+        "failed", 10, "ValueError: a bug")
+    assert _count_contacts(cauce) == 10  # the failed batch's inserts were rolled back
+    assert imports.process_next(cauce) == 0  # nothing left to claim
+    with cauce.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(ImportChunk)) == 0
+
+
 def test_the_runtime_imports_a_job_nobody_finished(cauce: Cauce, demo: DemoCredentials) -> None:
     """A job staged by a process that died before importing it: a worker's runtime (here the
     embedded one, with only its import loop) claims it and imports it."""

@@ -1,9 +1,13 @@
 """CSV import and export of contacts.
 
-An import runs in batches; each batch is one transaction that upserts its contacts (matched
-by external id, phone or email) *and* advances the job's progress, so an import killed halfway
-leaves whole contacts only, its progress says how far it got, and running the same file again
-updates instead of duplicating. Bad rows are skipped and reported with their line and reason.
+:func:`stage_import` keeps the uploaded file in the database as batches of rows, with the job
+row; from then on any process imports it with :func:`process_next` (the API's background task,
+the runtime's import loop in ``cauce serve`` and ``cauce worker``, the CLI). Each batch is one
+transaction that upserts its contacts (matched by external id, phone or email), advances the
+job's progress and deletes the batch, so an import killed halfway leaves whole contacts only,
+its progress says how far it got, the next process carries on from there, and running the same
+file again updates instead of duplicating. Bad rows are skipped and reported with their row
+and reason.
 """
 
 from __future__ import annotations
@@ -183,27 +187,30 @@ def process_next(cauce: Cauce, job_id: int | None = None) -> int:
     deletion of the batch commit together: a crash rolls all three back and the batch is
     imported again by whoever claims the job next, so nothing is half written or counted
     twice."""
-    with cauce.transaction() as session:
-        stmt = select(ImportJob).where(ImportJob.status.in_(("pending", "running")))
-        if job_id is not None:
-            stmt = stmt.where(ImportJob.id == job_id)
-        stmt = stmt.order_by(ImportJob.id).limit(1)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        job = session.scalar(stmt)
-        if job is None:
-            return 0
-        chunk = session.scalar(
-            select(ImportChunk).where(ImportChunk.job_id == job.id)
-            .order_by(ImportChunk.seq).limit(1)
-        )
-        claimed = job.id
-        try:
+    claimed: int | None = None
+    try:
+        with cauce.transaction() as session:
+            stmt = select(ImportJob).where(ImportJob.status.in_(("pending", "running")))
+            if job_id is not None:
+                stmt = stmt.where(ImportJob.id == job_id)
+            stmt = stmt.order_by(ImportJob.id).limit(1)
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            job = session.scalar(stmt)
+            if job is None:
+                return 0
+            claimed = job.id
+            chunk = session.scalar(
+                select(ImportChunk).where(ImportChunk.job_id == job.id)
+                .order_by(ImportChunk.seq).limit(1)
+            )
             return _import_chunk(cauce, session, job, chunk)
-        except DBAPIError:
-            raise  # the database's trouble: rolled back, retried by the caller
-        except Exception as exc:
-            failure = f"{type(exc).__name__}: {exc}"
+    except DBAPIError:
+        raise  # the database's trouble: rolled back, retried by the caller
+    except Exception as exc:  # rolled back too (the exception left the transaction)
+        if claimed is None:
+            raise
+        failure = f"{type(exc).__name__}: {exc}"
     # Anything else would fail again on every retry: the job stops, whole contacts stay.
     log.exception("import_failed", job_id=claimed)
     with cauce.transaction() as session:
