@@ -97,6 +97,11 @@ def test_import_csv_with_mapping_progress_and_bad_rows(
     violations = axe_violations(page, axe_source)
     assert violations == [], describe(violations)
     page.screenshot(path=screenshots / "contacts-import-es.png", full_page=True)
+    page.get_by_test_id("lang").select_option("en")
+    expect(page.get_by_test_id("import-counts")).to_have_text(
+        f"100% — {ROWS} of {ROWS} rows: {ROWS - 3} created, 0 updated, 3 bad")
+    expect(report).to_contain_text("Custom field: Plan")
+    assert untranslated(page, "en") == []
 
 
 def test_segment_builder_counts_saves_and_filters(
