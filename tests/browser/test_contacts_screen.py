@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from cauce.services.auth import create_api_key
+from cauce.services.contacts import create_field, list_contacts
+from cauce.services.workspaces import create_workspace
 from tests.browser.conftest import WebApp
 from tests.browser.helpers import (
     api_call,
@@ -37,15 +41,23 @@ def _csv() -> bytes:
     return out.getvalue().encode()
 
 
+def _own_workspace(webapp: WebApp) -> tuple[int, str]:
+    """A workspace of its own (id, owner API key) with a ``plan`` custom field, so the
+    thousands of imported contacts stay out of the demo workspace other tests list."""
+    with webapp.cauce.transaction() as session:
+        now = webapp.cauce.clock.now()
+        ws = create_workspace(session, f"import-{uuid.uuid4().hex[:8]}", "Importación", now)
+        create_field(session, ws.id, "plan", "choice", now, label="Plan",
+                     choices=["free", "pro"])
+        return ws.id, create_api_key(session, ws.id, "import test", now, role="owner").key
+
+
 def test_import_csv_with_mapping_progress_and_bad_rows(
     page: Page, webapp: WebApp, screenshots: Path, axe_source: str, tmp_path: Path
 ) -> None:
-    fields = api_call(webapp, "GET", "/contact-fields")["items"]
-    if not any(f["key"] == "plan" for f in fields):
-        api_call(webapp, "POST", "/contact-fields", json={
-            "key": "plan", "type": "choice", "label": "Plan", "choices": ["free", "pro"]})
+    ws_id, api_key = _own_workspace(webapp)
     use_language(page, "es")
-    sign_in_with_key(page, webapp.demo.api_key)
+    sign_in_with_key(page, api_key)
     page.get_by_role("link", name="Contactos", exact=True).click()
     page.get_by_text("Importar CSV", exact=True).click()
     page.get_by_test_id("import-file").set_input_files(
@@ -87,9 +99,10 @@ def test_import_csv_with_mapping_progress_and_bad_rows(
     assert lines[0] == ["row", "field", "reason"] and [r[0] for r in lines[1:]] == [
         "7", "1502", "2501"]
     # the imported contacts, with their tags and custom field
-    imported = api_call(webapp, "GET", "/contacts", params={"tag": "csv-ui", "limit": 500})
-    assert len(imported["items"]) == 500 and imported["next_cursor"]
-    assert imported["items"][0]["fields"] == {"plan": "pro"}
+    with webapp.cauce.transaction() as session:
+        imported = list_contacts(session, ws_id, limit=500, cursor=None, tag="csv-ui")
+        assert len(imported.items) == 500 and imported.next_cursor
+        assert imported.items[0].fields == {"plan": "pro"}
     page.get_by_role("textbox", name="Etiqueta", exact=True).fill("csv-ui")
     page.get_by_role("button", name="Buscar", exact=True).click()
     expect(page.get_by_test_id("contacts")).to_contain_text("Importada 2")

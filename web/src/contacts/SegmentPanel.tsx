@@ -17,6 +17,7 @@ export function SegmentPanel({ fields, onSaved }: { fields: ContactFieldDef[]; o
   const { t, lookup } = useI18n()
   const errorText = useErrorText()
   const ids = { name: useId(), match: useId() }
+  const base = useId()
   const catalogue = useMemo(() => segmentFields(fields), [fields])
   const first = catalogue.find((f) => f.field === 'tags') ?? catalogue[0]
   const [name, setName] = useState('')
@@ -56,18 +57,18 @@ export function SegmentPanel({ fields, onSaved }: { fields: ContactFieldDef[]; o
 
   return (
     <form onSubmit={(e) => void save(e)} data-testid="segment-builder">
-      <div className="toolbar stack">
+      <div className="toolbar">
         <label htmlFor={ids.name}>
           {t('contacts.segment.name')}
           <input id={ids.name} value={name} required maxLength={200} onChange={(e) => setName(e.target.value)} />
         </label>
-        <label htmlFor={ids.match}>
-          {t('contacts.segment.match')}
+        <div className="field">
+          <label htmlFor={ids.match}>{t('contacts.segment.match')}</label>
           <select id={ids.match} value={match} onChange={(e) => setMatch(e.target.value as 'all' | 'any')}>
             <option value="all">{t('contacts.segment.matchAll')}</option>
             <option value="any">{t('contacts.segment.matchAny')}</option>
           </select>
-        </label>
+        </div>
       </div>
       <ol style={{ paddingLeft: 0, listStyle: 'none' }}>
         {rows.map((row, i) => {
@@ -75,10 +76,10 @@ export function SegmentPanel({ fields, onSaved }: { fields: ContactFieldDef[]; o
           const input = valueInput(field.kind, row.op)
           const n = i + 1
           return (
-            <li key={i} className="toolbar stack" data-testid="segment-rule">
-              <label>
-                {t('contacts.segment.field', { n })}
-                <select value={row.field} onChange={(e) => update(i, newRow(fieldOf(e.target.value)))}>
+            <li key={i} className="toolbar" data-testid="segment-rule">
+              <div className="field">
+                <label htmlFor={`${base}-field-${i}`}>{t('contacts.segment.field', { n })}</label>
+                <select id={`${base}-field-${i}`} value={row.field} onChange={(e) => update(i, newRow(fieldOf(e.target.value)))}>
                   {GROUPS.map((group) => {
                     const inGroup = catalogue.filter((f) => f.group === group)
                     return inGroup.length === 0 ? null : (
@@ -88,31 +89,32 @@ export function SegmentPanel({ fields, onSaved }: { fields: ContactFieldDef[]; o
                     )
                   })}
                 </select>
-              </label>
-              <label>
-                {t('contacts.segment.op', { n })}
-                <select value={row.op} onChange={(e) => update(i, { ...row, op: e.target.value, value: valueInput(field.kind, e.target.value) === input ? row.value : defaultValue(field, e.target.value) })}>
+              </div>
+              <div className="field">
+                <label htmlFor={`${base}-op-${i}`}>{t('contacts.segment.op', { n })}</label>
+                <select id={`${base}-op-${i}`} value={row.op} onChange={(e) => update(i, { ...row, op: e.target.value, value: valueInput(field.kind, e.target.value) === input ? row.value : defaultValue(field, e.target.value) })}>
                   {opsFor(field.kind).map((op) => <option key={op} value={op}>{lookup(`contacts.segment.op.${op}`) ?? op}</option>)}
                 </select>
-              </label>
+              </div>
               {input !== 'none' && (
-                <label>
-                  {t(input === 'days' ? 'contacts.segment.days' : 'contacts.segment.value', { n })}
+                <div className="field">
+                  <label htmlFor={`${base}-value-${i}`}>{t(input === 'days' ? 'contacts.segment.days' : 'contacts.segment.value', { n })}</label>
                   {input === 'bool' || input === 'consent' || input === 'choice' ? (
-                    <select value={row.value} onChange={(e) => update(i, { ...row, value: e.target.value })}>
+                    <select id={`${base}-value-${i}`} value={row.value} onChange={(e) => update(i, { ...row, value: e.target.value })}>
                       {(input === 'bool' ? ['true', 'false'] : input === 'consent' ? ['opted_in', 'opted_out'] : field.choices ?? []).map((v) => (
                         <option key={v} value={v}>{lookup(`contacts.segment.value.${v}`) ?? v}</option>
                       ))}
                     </select>
                   ) : (
                     <input
+                      id={`${base}-value-${i}`}
                       type={input === 'number' || input === 'days' ? 'number' : input === 'date' ? 'date' : 'text'}
                       value={row.value}
                       placeholder={input === 'list' ? t('contacts.segment.listHint') : undefined}
                       onChange={(e) => update(i, { ...row, value: e.target.value })}
                     />
                   )}
-                </label>
+                </div>
               )}
               <button type="button" aria-label={t('contacts.segment.remove', { n })} onClick={() => setRows(rows.filter((_, j) => j !== i))}>
                 ✕

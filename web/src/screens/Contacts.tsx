@@ -87,7 +87,7 @@ export function Contacts() {
   return (
     <section aria-labelledby="contacts-title">
       <h1 id="contacts-title">{t('contacts.title')}</h1>
-      <form className="toolbar stack" onSubmit={search} role="search">
+      <form className="toolbar" onSubmit={search} role="search">
         <label htmlFor={ids.q}>
           {t('contacts.search')}
           <input id={ids.q} type="search" value={q} onChange={(e) => setQ(e.target.value)} />
@@ -96,13 +96,13 @@ export function Contacts() {
           {t('contacts.tag')}
           <input id={ids.tag} value={tag} onChange={(e) => setTag(e.target.value)} />
         </label>
-        <label htmlFor={ids.segment}>
-          {t('contacts.segment.filter')}
+        <div className="field">
+          <label htmlFor={ids.segment}>{t('contacts.segment.filter')}</label>
           <select id={ids.segment} data-testid="segment-filter" value={segmentId ?? ''} onChange={(e) => showSegment(e.target.value ? Number(e.target.value) : null)}>
             <option value="">{t('contacts.segment.everyone')}</option>
             {segments.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
           </select>
-        </label>
+        </div>
         <button type="submit">{t('contacts.searchButton')}</button>
       </form>
       <details className="card" style={{ marginBottom: '1rem' }}>
