@@ -64,7 +64,7 @@ export function SegmentPanel({ fields, onSaved }: { fields: ContactFieldDef[]; o
         </label>
         <div className="field">
           <label htmlFor={ids.match}>{t('contacts.segment.match')}</label>
-          <select id={ids.match} value={match} onChange={(e) => setMatch(e.target.value as 'all' | 'any')}>
+          <select id={ids.match} style={{ width: 'auto' }} value={match} onChange={(e) => setMatch(e.target.value as 'all' | 'any')}>
             <option value="all">{t('contacts.segment.matchAll')}</option>
             <option value="any">{t('contacts.segment.matchAny')}</option>
           </select>
