@@ -27,7 +27,7 @@ from cauce.services.container import Cauce
 from cauce.services.workspaces import create_workspace
 from cauce.settings import load_settings
 from cauce.store import migrate
-from cauce.store.models import Contact
+from cauce.store.models import Contact, ImportJob
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -58,19 +58,24 @@ def bench_import(cauce: Cauce, ws_id: int, rows: int) -> list[tuple[str, str]]:
     data = make_csv(rows)
     mapping = {"Teléfono": "phone", "Correo": "email", "Nombre": "name", "Plan": "fields.plan",
                "Etiquetas": "tags"}
-    job = imports.create_job(cauce, ws_id, "bench.csv", mapping, rows)
-    started = time.perf_counter()
-    result = imports.run_job(cauce, ws_id, job, io.StringIO(data))
-    first = time.perf_counter() - started
-    job2 = imports.create_job(cauce, ws_id, "bench.csv", mapping, rows)
-    started = time.perf_counter()
-    again = imports.run_job(cauce, ws_id, job2, io.StringIO(data))
-    second = time.perf_counter() - started
+
+    def run() -> tuple[float, ImportJob]:
+        # Timed from the upload: storing the file's batches is part of an import.
+        started = time.perf_counter()
+        with cauce.transaction() as session:
+            staged = imports.stage_import(
+                session, ws_id, "bench.csv", io.BytesIO(data.encode()), mapping, NOW
+            )
+        job = imports.run_import(cauce, ws_id, staged.id)
+        return time.perf_counter() - started, job
+
+    first, result = run()
+    second, again = run()
     return [
         (f"import {rows:,} rows (new)", f"{first:.1f} s ({rows / first:,.0f} rows/s); "
-         f"{result.created:,} created, {result.error_count:,} bad rows reported"),
-        (f"re-import same {rows:,} rows", f"{second:.1f} s; {again.created} created, "
-         f"{again.updated:,} updated"),
+         f"{result.created_count:,} created, {result.error_count:,} bad rows reported"),
+        (f"re-import same {rows:,} rows", f"{second:.1f} s; {again.created_count} created, "
+         f"{again.updated_count:,} updated"),
     ]
 
 

@@ -41,3 +41,5 @@ HTTP_STEP_TIMEOUT_SECONDS = 10.0
 # API
 API_PAGE_SIZE_DEFAULT = 50
 API_PAGE_SIZE_MAX = 500
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+"""Size of a CSV contact import (a bigger file is refused with 413; split it)."""

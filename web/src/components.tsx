@@ -28,3 +28,12 @@ export function useErrorText(): (err: unknown) => string {
     return String(err)
   }
 }
+
+/** Offer `text` as a file download (exports, reports). */
+export function downloadText(filename: string, text: string, type: string): void {
+  const link = document.createElement('a')
+  link.href = URL.createObjectURL(new Blob([text], { type }))
+  link.download = filename
+  link.click()
+  URL.revokeObjectURL(link.href)
+}

@@ -60,37 +60,37 @@ def import_(
     try:
         ws_id = _workspace_id(cauce, workspace)
         try:
-            header, total = imports.scan_file(file)
-            missing = [c for c in mapping if c not in header]
-            if missing:
-                raise fail(f"column '{missing[0]}' is not in the header ({', '.join(header)})")
-            job_id = imports.create_job(cauce, ws_id, file.name, mapping, total)
+            with cauce.transaction() as session, file.open("rb") as handle:
+                staged = imports.stage_import(
+                    session, ws_id, file.name, handle, mapping, cauce.clock.now()
+                )
         except ServiceError as exc:
             raise fail(exc.message) from None
         with Progress(
             TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, transient=False,
         ) as bar:
-            task = bar.add_task("rows", total=total)
-            with file.open(encoding="utf-8-sig", newline="") as handle:
-                result = imports.run_job(
-                    cauce, ws_id, job_id, handle,
-                    progress=lambda done: bar.update(task, completed=done),
-                )
+            task = bar.add_task("rows", total=staged.total_rows)
+            job = imports.run_import(
+                cauce, ws_id, staged.id,
+                progress=lambda now: bar.update(task, completed=now.processed_rows),
+            )
     finally:
         cauce.close()
+    if job.status == "failed":
+        raise fail(f"import {job.id} failed: {job.message}")
     typer.echo(
-        f"import {job_id}: {result.created} created, {result.updated} updated, "
-        f"{result.error_count} bad rows"
+        f"import {job.id}: {job.created_count} created, {job.updated_count} updated, "
+        f"{job.error_count} bad rows"
     )
-    if result.errors:
+    if job.errors:
         table = Table("row", "field", "reason", title="bad rows")
-        for err in result.errors[:50]:
+        for err in job.errors[:50]:
             table.add_row(str(err["row"]), str(err.get("field") or ""), str(err["reason"]))
         console.print(table)
-        if result.error_count > 50:
-            console.print(f"... and {result.error_count - 50} more (GET /api/v1/contacts/imports/"
-                          f"{job_id})")
+        if job.error_count > 50:
+            console.print(f"... and {job.error_count - 50} more (GET /api/v1/contacts/imports/"
+                          f"{job.id})")
 
 
 @contacts_app.command("export")

@@ -25,7 +25,13 @@ from cauce.runtime.handlers import install_default_handlers
 from cauce.runtime.processor import Processor
 from cauce.runtime.scheduler import fire_due_timers
 from cauce.runtime.simclock import sync_virtual
-from cauce.runtime.wakeup import INPUTS_CHANNEL, OUTBOX_CHANNEL, SIGNALS, TIMERS_CHANNEL
+from cauce.runtime.wakeup import (
+    IMPORTS_CHANNEL,
+    INPUTS_CHANNEL,
+    OUTBOX_CHANNEL,
+    SIGNALS,
+    TIMERS_CHANNEL,
+)
 from cauce.services.container import Cauce
 
 log = get_logger(__name__)
@@ -38,6 +44,7 @@ class RuntimeOptions:
     workers: int = 1
     scheduler: bool = True
     delivery: bool = True
+    imports: bool = True  # CSV contact imports (services.imports), one batch at a time
     batch_size: int = 200
     timer_batch: int = 2000
     delivery_config: DeliveryConfig = field(default_factory=DeliveryConfig)
@@ -66,6 +73,8 @@ class Runtime:
             self._spawn(f"cauce-worker-{i}", self._loop(processor.process_batch, INPUTS_CHANNEL))
         if opts.scheduler:
             self._spawn("cauce-scheduler", self._loop(self._fire_timers, TIMERS_CHANNEL))
+        if opts.imports:
+            self._spawn("cauce-imports", self._loop(self._import_batch, IMPORTS_CHANNEL))
         if opts.delivery:
             self.delivery = Delivery(self.cauce, opts.delivery_config)
             self._spawn("cauce-delivery", self._delivery_loop(self.delivery))
@@ -133,6 +142,11 @@ class Runtime:
             else:
                 now = self.cauce.clock.now()
             return fire_due_timers(session, now, limit=self.options.timer_batch)
+
+    def _import_batch(self) -> int:
+        from cauce.services import imports
+
+        return imports.process_next(self.cauce)
 
     def _delivery_loop(self, delivery: Delivery) -> Callable[[], None]:
         def run() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 INPUTS_CHANNEL = "cauce_inputs"
 OUTBOX_CHANNEL = "cauce_outbox"
 TIMERS_CHANNEL = "cauce_timers"
+IMPORTS_CHANNEL = "cauce_imports"
 
 
 class Signal:
@@ -38,6 +39,7 @@ SIGNALS: dict[str, Signal] = {
     INPUTS_CHANNEL: Signal(),
     OUTBOX_CHANNEL: Signal(),
     TIMERS_CHANNEL: Signal(),
+    IMPORTS_CHANNEL: Signal(),
 }
 
 

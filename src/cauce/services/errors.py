@@ -31,6 +31,11 @@ class Invalid(ServiceError):
     code = "invalid"
 
 
+class TooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
 class Forbidden(ServiceError):
     status_code = 403
     code = "forbidden"

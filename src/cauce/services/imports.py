@@ -1,9 +1,13 @@
 """CSV import and export of contacts.
 
-An import runs in batches; each batch is one transaction that upserts its contacts (matched
-by external id, phone or email) *and* advances the job's progress, so an import killed halfway
-leaves whole contacts only, its progress says how far it got, and running the same file again
-updates instead of duplicating. Bad rows are skipped and reported with their line and reason.
+:func:`stage_import` keeps the uploaded file in the database as batches of rows, with the job
+row; from then on any process imports it with :func:`process_next` (the API's background task,
+the runtime's import loop in ``cauce serve`` and ``cauce worker``, the CLI). Each batch is one
+transaction that upserts its contacts (matched by external id, phone or email), advances the
+job's progress and deletes the batch, so an import killed halfway leaves whole contacts only,
+its progress says how far it got, the next process carries on from there, and running the same
+file again updates instead of duplicating. Bad rows are skipped and reported with their row
+and reason.
 """
 
 from __future__ import annotations
@@ -11,18 +15,19 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import shutil
-import uuid
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from cauce.limits import API_PAGE_SIZE_MAX
+from cauce.limits import API_PAGE_SIZE_MAX, MAX_IMPORT_BYTES
+from cauce.logging import get_logger
+from cauce.runtime.wakeup import IMPORTS_CHANNEL, notify_after_commit
 from cauce.services.contacts import (
     CHANNELS,
     coerce_field_value,
@@ -33,13 +38,14 @@ from cauce.services.contacts import (
     timezone_for,
 )
 from cauce.services.container import Cauce
-from cauce.services.errors import Invalid, NotFound
+from cauce.services.errors import Invalid, NotFound, TooLarge
 from cauce.services.pagination import Page, paginate
-from cauce.store.models import Contact, ContactField, ImportJob, Workspace
+from cauce.store.models import Contact, ContactField, ImportChunk, ImportJob, Workspace
+
+log = get_logger(__name__)
 
 BATCH_SIZE = 1000
 MAX_REPORTED_ERRORS = 1000
-MAX_IMPORT_BYTES = 200 * 1024 * 1024
 SIMPLE_TARGETS = (
     "phone", "email", "external_id", "name", "first_name", "last_name", "language", "tags",
     "lead_score", "opted_out_marketing",
@@ -81,57 +87,80 @@ def check_mapping(session: Session, workspace_id: int, mapping: dict[str, str]) 
 # --------------------------------------------------------------------------------------------
 
 
-def start_upload(
-    session: Session, data_dir: Path, workspace_id: int, filename: str, stream: IO[bytes],
-    mapping: dict[str, str], now: datetime,
-) -> tuple[ImportJob, Path]:
-    """Validate the mapping against the header, keep the file and create the job row."""
+def stage_import(
+    session: Session, workspace_id: int, filename: str, stream: IO[bytes],
+    mapping: dict[str, str], now: datetime, *, batch_size: int = BATCH_SIZE,
+) -> ImportJob:
+    """Check the file and the mapping, store the rows in batches (``import_chunks``) and
+    create the job, all in ``session``'s transaction: after commit any process can import it
+    (:func:`process_next`). Nothing is imported yet."""
     check_mapping(session, workspace_id, mapping)
-    folder = Path(data_dir) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.csv"
-    with path.open("wb") as out:
-        shutil.copyfileobj(stream, out, length=1 << 20)
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    if size > MAX_IMPORT_BYTES:
+        raise TooLarge(
+            f"file: {size / 2**20:.1f} MB is larger than {MAX_IMPORT_BYTES // 2**20} MB; "
+            "split it into several files", field="file",
+        )
+    job = ImportJob(
+        workspace_id=workspace_id, filename=filename[:500], mapping=mapping, status="pending",
+        total_rows=0, created_at=now, errors=[],
+    )
+    session.add(job)
+    session.flush()
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
-        if path.stat().st_size > MAX_IMPORT_BYTES:
-            raise Invalid(f"file: larger than {MAX_IMPORT_BYTES // 2**20} MB", field="file")
-        header, total = _scan(path)
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise Invalid("file: empty; the first row must be the header", field="file")
+        header = [h.strip() for h in header]
         missing = [c for c in mapping if c not in header]
         if missing:
             raise Invalid(
                 f"mapping: column '{missing[0]}' is not in the file's header "
                 f"({', '.join(header[:20])})", field="mapping",
             )
-    except Invalid:
-        path.unlink(missing_ok=True)
-        raise
-    job = ImportJob(
-        workspace_id=workspace_id, filename=filename[:500], mapping=mapping, status="pending",
-        total_rows=total, created_at=now, errors=[],
-    )
-    session.add(job)
-    session.flush()
-    return job, path
+        total = 0
+        seq = 0
+        batch: list[list[str]] = []
 
+        def store() -> None:
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(header)
+            writer.writerows(batch)
+            session.add(ImportChunk(
+                workspace_id=workspace_id, job_id=job.id, seq=seq,
+                first_row=total - len(batch) + 2, row_count=len(batch), body=out.getvalue(),
+            ))
 
-def scan_file(path: Path) -> tuple[list[str], int]:
-    """The header and the number of data rows of a CSV file (for progress bars)."""
-    return _scan(path)
-
-
-def _scan(path: Path) -> tuple[list[str], int]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if not header:
-                raise Invalid("file: empty; the first row must be the header", field="file")
-            total = sum(1 for _ in reader)
+        for record in reader:
+            if "\x00" in "".join(record):
+                raise Invalid("file: binary data (NUL bytes); upload a CSV text file",
+                              field="file")
+            batch.append(record)
+            total += 1
+            if len(batch) == batch_size:
+                store()
+                session.flush()
+                seq += 1
+                batch = []
+        if batch:
+            store()
     except UnicodeDecodeError:
         raise Invalid("file: not UTF-8 text; export the CSV as UTF-8", field="file") from None
     except csv.Error as exc:
         raise Invalid(f"file: not a valid CSV ({exc})", field="file") from None
-    return [h.strip() for h in header], total
+    finally:
+        text.detach()  # leave the caller's stream open
+    if total == 0:
+        raise Invalid("file: no rows after the header", field="file")
+    job.total_rows = total
+    session.flush()
+    notify_after_commit(session, IMPORTS_CHANNEL)
+    return job
 
 
 def get_job(session: Session, workspace_id: int, job_id: int) -> ImportJob:
@@ -148,34 +177,70 @@ def list_jobs(
     return paginate(session, stmt, ImportJob.id, limit, cursor)
 
 
-def create_job(
-    cauce: Cauce, workspace_id: int, filename: str, mapping: dict[str, str], total: int
-) -> int:
-    with cauce.transaction() as session:
-        check_mapping(session, workspace_id, mapping)
-        job = ImportJob(
-            workspace_id=workspace_id, filename=filename[:500], mapping=mapping,
-            status="pending", total_rows=total, created_at=cauce.clock.now(), errors=[],
-        )
-        session.add(job)
-        session.flush()
-        return job.id
+def process_next(cauce: Cauce, job_id: int | None = None) -> int:
+    """Import the next batch of a waiting job (``job_id``'s, or the oldest one's); the number
+    of rows it covered, 0 when there was nothing to do.
 
-
-def run_job_file(cauce: Cauce, workspace_id: int, job_id: int, path: Path) -> None:
-    """Background task of the API: import the stored file, then delete it."""
+    The job row is locked for the batch (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
+    transactions take the write lock up front), so one process imports a job's batches in
+    file order while other processes take other jobs. The contacts, the job's counters and the
+    deletion of the batch commit together: a crash rolls all three back and the batch is
+    imported again by whoever claims the job next, so nothing is half written or counted
+    twice."""
+    claimed: int | None = None
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            run_job(cauce, workspace_id, job_id, handle)
-    except Exception as exc:
+        with cauce.transaction() as session:
+            stmt = select(ImportJob).where(ImportJob.status.in_(("pending", "running")))
+            if job_id is not None:
+                stmt = stmt.where(ImportJob.id == job_id)
+            stmt = stmt.order_by(ImportJob.id).limit(1)
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            job = session.scalar(stmt)
+            if job is None:
+                return 0
+            claimed = job.id
+            chunk = session.scalar(
+                select(ImportChunk).where(ImportChunk.job_id == job.id)
+                .order_by(ImportChunk.seq).limit(1)
+            )
+            return _import_chunk(cauce, session, job, chunk)
+    except DBAPIError:
+        raise  # the database's trouble: rolled back, retried by the caller
+    except Exception as exc:  # rolled back too (the exception left the transaction)
+        if claimed is None:
+            raise
+        failure = f"{type(exc).__name__}: {exc}"
+    # Anything else would fail again on every retry: the job stops, whole contacts stay.
+    log.exception("import_failed", job_id=claimed)
+    with cauce.transaction() as session:
+        failed = session.get(ImportJob, claimed)
+        assert failed is not None
+        failed.status = "failed"
+        failed.message = failure[:2000]
+        failed.finished_at = cauce.clock.now()
+        session.execute(delete(ImportChunk).where(ImportChunk.job_id == claimed))
+    return 1
+
+
+def run_import(
+    cauce: Cauce, workspace_id: int, job_id: int,
+    progress: Callable[[ImportJob], None] | None = None, *, follow: bool = True,
+) -> ImportJob:
+    """Import every batch of one job in this process (the API's background task, the CLI),
+    calling ``progress(job)`` after each. When another process is importing the same job,
+    ``follow`` waits for it to finish (the CLI's progress bar); otherwise this returns and
+    leaves the job to it (the API's background task)."""
+    while True:
+        did = process_next(cauce, job_id)
         with cauce.transaction() as session:
             job = get_job(session, workspace_id, job_id)
-            job.status = "failed"
-            job.message = f"{type(exc).__name__}: {exc}"[:2000]
-            job.finished_at = cauce.clock.now()
-        raise
-    finally:
-        path.unlink(missing_ok=True)
+        if progress is not None:
+            progress(job)
+        if job.status not in ("pending", "running") or (not did and not follow):
+            return job
+        if not did:
+            time.sleep(0.2)  # another process holds the job's lock for its current batch
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,88 +334,66 @@ def _flag(cell: str, where: str) -> bool:
 
 
 @dataclass
-class ImportResult:
-    total: int = 0
-    processed: int = 0
-    created: int = 0
-    updated: int = 0
+class _Report:
+    """Bad rows of one batch."""
+
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
 
 
-def run_job(
-    cauce: Cauce, workspace_id: int, job_id: int, handle: IO[str],
-    progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE,
-) -> ImportResult:
-    """Import a CSV text stream for an existing job. ``progress(rows)`` after each batch."""
+def _import_chunk(
+    cauce: Cauce, session: Session, job: ImportJob, chunk: ImportChunk | None
+) -> int:
     now = cauce.clock.now()
-    with cauce.transaction() as session:
-        job = get_job(session, workspace_id, job_id)
-        job.status = "running"
-        mapping = dict(job.mapping)
-        ws = session.get(Workspace, workspace_id)
-        assert ws is not None
-        session.expunge(ws)
-        defs = field_definitions(session, workspace_id)
-        for d in defs.values():
-            session.expunge(d)
-        result = ImportResult(total=job.total_rows)
-    parser = _Parser(mapping, ws, defs, now)
-    reader = csv.DictReader(handle)
-    if reader.fieldnames:
-        reader.fieldnames = [f.strip() for f in reader.fieldnames]
+    if chunk is None:  # every batch is done (a crash between the last batch and this)
+        _finish(job, now)
+        return 1
+    job.status = "running"
+    ws = session.get(Workspace, job.workspace_id)
+    assert ws is not None
+    parser = _Parser(dict(job.mapping), ws, field_definitions(session, job.workspace_id), now)
+    report = _Report()
     batch: list[_Row] = []
-    line = 1
-    for raw in reader:
-        line += 1
+    reader = csv.DictReader(io.StringIO(chunk.body))
+    reader.fieldnames = [f.strip() for f in reader.fieldnames or ()]
+    for offset, raw in enumerate(reader):
+        line = chunk.first_row + offset
         try:
             batch.append(parser.parse(line, raw))
         except Invalid as exc:
-            _bad(result, line, exc.message, exc.field)
-        if (line - 1) % batch_size == 0:
-            _flush(cauce, workspace_id, job_id, batch, result, line - 1, now)
-            batch = []
-            if progress:
-                progress(result.processed)
-    _flush(cauce, workspace_id, job_id, batch, result, line - 1, now, final=True)
-    if progress:
-        progress(result.processed)
-    return result
+            _bad(report, line, exc.message, exc.field)
+    created, updated = _upsert_batch(session, job.workspace_id, batch, report, now)
+    job.processed_rows += chunk.row_count
+    job.created_count += created
+    job.updated_count += updated
+    job.error_count += report.error_count
+    room = MAX_REPORTED_ERRORS - len(job.errors)
+    if room > 0 and report.errors:
+        job.errors = [*job.errors, *report.errors[:room]]  # a new list: JSON columns
+    session.delete(chunk)
+    session.flush()
+    left = session.scalar(select(ImportChunk.id).where(ImportChunk.job_id == job.id).limit(1))
+    if left is None:
+        _finish(job, now)
+    return chunk.row_count
 
 
-def _bad(result: ImportResult, line: int, reason: str, where: str | None) -> None:
-    result.error_count += 1
-    if len(result.errors) < MAX_REPORTED_ERRORS:
-        result.errors.append({"row": line, "reason": reason, "field": where})
+def _finish(job: ImportJob, now: datetime) -> None:
+    job.status = "completed"
+    job.finished_at = now
+    job.message = (
+        f"{job.created_count} created, {job.updated_count} updated, {job.error_count} bad rows"
+    )
 
 
-def _flush(
-    cauce: Cauce, workspace_id: int, job_id: int, batch: list[_Row], result: ImportResult,
-    processed: int, now: datetime, final: bool = False,
-) -> None:
-    with cauce.transaction() as session:
-        created, updated = _upsert_batch(session, workspace_id, batch, result, now)
-        result.created += created
-        result.updated += updated
-        result.processed = processed
-        job = get_job(session, workspace_id, job_id)
-        job.processed_rows = processed
-        job.created_count = result.created
-        job.updated_count = result.updated
-        job.error_count = result.error_count
-        job.errors = list(result.errors)
-        if final:
-            job.status = "completed"
-            job.total_rows = processed
-            job.finished_at = cauce.clock.now()
-            job.message = (
-                f"{result.created} created, {result.updated} updated, "
-                f"{result.error_count} bad rows"
-            )
+def _bad(report: _Report, line: int, reason: str, where: str | None) -> None:
+    report.error_count += 1
+    if len(report.errors) < MAX_REPORTED_ERRORS:
+        report.errors.append({"row": line, "reason": reason, "field": where})
 
 
 def _upsert_batch(
-    session: Session, workspace_id: int, batch: list[_Row], result: ImportResult, now: datetime
+    session: Session, workspace_id: int, batch: list[_Row], result: _Report, now: datetime
 ) -> tuple[int, int]:
     if not batch:
         return 0, 0

@@ -65,19 +65,23 @@ export async function apiText(path: string): Promise<string> {
 
 /** Call `/api/v1{path}`. Sends the stored API key when there is one, and the session cookie. */
 export async function api<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  return send<T>(method, path, body === undefined ? undefined : JSON.stringify(body), body !== undefined)
+}
+
+/** POST a multipart form (file uploads) to `/api/v1{path}`; the browser sets its boundary. */
+export async function apiForm<T>(path: string, form: FormData): Promise<T> {
+  return send<T>('POST', path, form, false)
+}
+
+async function send<T>(method: Method, path: string, body: BodyInit | undefined, json: boolean): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   const key = storedApiKey()
   if (key) headers.Authorization = `Bearer ${key}`
-  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  if (json) headers['Content-Type'] = 'application/json'
   if (csrfToken && method !== 'GET') headers['X-CSRF-Token'] = csrfToken
   let response: Response
   try {
-    response = await fetch(`/api/v1${path}`, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
+    response = await fetch(`/api/v1${path}`, { method, headers, credentials: 'same-origin', body })
   } catch {
     throw new ApiError(0, { code: 'network', message: 'the server could not be reached' })
   }

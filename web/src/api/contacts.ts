@@ -1,5 +1,6 @@
-/** The contacts API (`/api/v1/contacts`, see docs/crm.md). */
-import { api } from './client'
+/** The contacts API (`/api/v1/contacts`, `/contacts/imports`, `/segments`; see docs/crm.md).
+ * Custom field definitions: `listContactFields` in `simulator.ts`. */
+import { api, apiForm } from './client'
 
 export interface Contact {
   id: number
@@ -25,13 +26,78 @@ export interface ContactInput {
   tags?: string[]
 }
 
-export function listContacts(filter: { q?: string; tag?: string; cursor?: string | null }) {
+export interface Page<T> {
+  items: T[]
+  next_cursor: string | null
+}
+
+export function listContacts(filter: { q?: string; tag?: string; segmentId?: number | null; cursor?: string | null }) {
   const params = new URLSearchParams()
   if (filter.q) params.set('q', filter.q)
   if (filter.tag) params.set('tag', filter.tag)
+  if (filter.segmentId) params.set('segment_id', String(filter.segmentId))
   if (filter.cursor) params.set('cursor', filter.cursor)
   const q = params.toString()
-  return api<{ items: Contact[]; next_cursor: string | null }>('GET', `/contacts${q ? `?${q}` : ''}`)
+  return api<Page<Contact>>('GET', `/contacts${q ? `?${q}` : ''}`)
 }
 
 export const createContact = (body: ContactInput) => api<Contact>('POST', '/contacts', body)
+
+/** One bad row of an import: its spreadsheet row number (the header is row 1) and why. */
+export interface ImportError {
+  row: number
+  reason: string
+  field: string | null
+}
+
+/** A CSV import job (`/contacts/imports`), polled for its progress. */
+export interface ImportJob {
+  id: number
+  filename: string
+  mapping: Record<string, string>
+  status: 'pending' | 'running' | 'completed' | 'failed'
+  total_rows: number
+  processed_rows: number
+  created_count: number
+  updated_count: number
+  error_count: number
+  errors: ImportError[]
+  message: string
+  created_at: string
+  finished_at: string | null
+}
+
+export function startImport(file: File, mapping: Record<string, string>) {
+  const form = new FormData()
+  form.append('file', file)
+  form.append('mapping', JSON.stringify(mapping))
+  return apiForm<ImportJob>('/contacts/imports', form)
+}
+
+export const getImport = (id: number) => api<ImportJob>('GET', `/contacts/imports/${id}`)
+
+/** A segment filter: `{"match", "conditions": [{"field", "op", "value"}]}` (services/segments.py). */
+export interface SegmentCondition {
+  field: string
+  op: string
+  value?: unknown
+}
+
+export interface SegmentFilter {
+  match: 'all' | 'any'
+  conditions: SegmentCondition[]
+}
+
+export interface Segment {
+  id: number
+  name: string
+  description: string
+  filter: SegmentFilter
+}
+
+export const listSegments = () => api<Page<Segment>>('GET', '/segments?limit=500')
+export const createSegment = (name: string, filter: SegmentFilter) =>
+  api<Segment>('POST', '/segments', { name, filter })
+export const previewSegment = (filter: SegmentFilter) =>
+  api<{ count: number }>('POST', '/segments/preview', filter)
+export const countSegment = (id: number) => api<{ count: number }>('GET', `/segments/${id}/count`)

@@ -1,23 +1,38 @@
 import { useEffect, useId, useState } from 'react'
 import type { FormEvent } from 'react'
-import { createContact, listContacts } from '../api/contacts'
-import type { Contact } from '../api/contacts'
+import { countSegment, createContact, listContacts, listSegments } from '../api/contacts'
+import type { Contact, Segment } from '../api/contacts'
+import { listContactFields } from '../api/simulator'
+import type { ContactFieldDef } from '../api/simulator'
 import { useErrorText } from '../components'
+import { ImportPanel } from '../contacts/ImportPanel'
+import { SegmentPanel } from '../contacts/SegmentPanel'
 import { useI18n } from '../i18n'
 import { href } from '../router'
 
-/** Contacts: search by name, phone, email or id, filter by tag, add one. */
+interface Filter {
+  q: string
+  tag: string
+  segmentId: number | null
+}
+
+/** Contacts: search by name, phone, email or id, filter by tag or saved segment, add one,
+ * import a CSV with progress, build and save segments. */
 export function Contacts() {
   const { t, lang } = useI18n()
   const errorText = useErrorText()
-  const ids = { q: useId(), tag: useId(), name: useId(), phone: useId(), email: useId() }
+  const ids = { q: useId(), tag: useId(), segment: useId(), name: useId(), phone: useId(), email: useId() }
   const [q, setQ] = useState('')
   const [tag, setTag] = useState('')
-  const [applied, setApplied] = useState({ q: '', tag: '' })
+  const [segmentId, setSegmentId] = useState<number | null>(null)
+  const [applied, setApplied] = useState<Filter>({ q: '', tag: '', segmentId: null })
   const [contacts, setContacts] = useState<Contact[] | null>(null)
   const [cursor, setCursor] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [draft, setDraft] = useState({ name: '', phone: '', email: '' })
+  const [fields, setFields] = useState<ContactFieldDef[]>([])
+  const [segments, setSegments] = useState<Segment[]>([])
+  const [counts, setCounts] = useState<Record<number, number>>({})
 
   const load = async (more: boolean) => {
     try {
@@ -33,9 +48,28 @@ export function Contacts() {
     void load(false)
   }, [applied]) // eslint-disable-line
 
+  const loadSegments = async () => {
+    try {
+      const page = await listSegments()
+      setSegments(page.items)
+      const pairs = await Promise.all(page.items.map(async (s) => [s.id, (await countSegment(s.id)).count] as const))
+      setCounts(Object.fromEntries(pairs))
+    } catch (err) {
+      setError(t('contacts.segment.loadFailed', { message: errorText(err) }))
+    }
+  }
+  useEffect(() => {
+    listContactFields().then((page) => setFields(page.items), () => undefined)
+    void loadSegments()
+  }, []) // eslint-disable-line
+
   const search = (e: FormEvent) => {
     e.preventDefault()
-    setApplied({ q: q.trim(), tag: tag.trim() })
+    setApplied({ q: q.trim(), tag: tag.trim(), segmentId })
+  }
+  const showSegment = (id: number | null) => {
+    setSegmentId(id)
+    setApplied({ q: q.trim(), tag: tag.trim(), segmentId: id })
   }
   const add = async (e: FormEvent) => {
     e.preventDefault()
@@ -62,6 +96,13 @@ export function Contacts() {
           {t('contacts.tag')}
           <input id={ids.tag} value={tag} onChange={(e) => setTag(e.target.value)} />
         </label>
+        <div className="field">
+          <label htmlFor={ids.segment}>{t('contacts.segment.filter')}</label>
+          <select id={ids.segment} data-testid="segment-filter" value={segmentId ?? ''} onChange={(e) => showSegment(e.target.value ? Number(e.target.value) : null)}>
+            <option value="">{t('contacts.segment.everyone')}</option>
+            {segments.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+          </select>
+        </div>
         <button type="submit">{t('contacts.searchButton')}</button>
       </form>
       <details className="card" style={{ marginBottom: '1rem' }}>
@@ -81,6 +122,44 @@ export function Contacts() {
           </label>
           <button type="submit" className="primary">{t('contacts.add')}</button>
         </form>
+      </details>
+      <details className="card" style={{ marginBottom: '1rem' }}>
+        <summary>{t('contacts.import.title')}</summary>
+        <div style={{ marginTop: '0.75rem' }}>
+          <ImportPanel fields={fields} onImported={() => { void load(false); void loadSegments() }} />
+        </div>
+      </details>
+      <details className="card" style={{ marginBottom: '1rem' }}>
+        <summary>{t('contacts.segment.title')}</summary>
+        <div style={{ marginTop: '0.75rem' }}>
+          {segments.length > 0 && (
+            <table data-testid="segments">
+              <caption className="sr-only">{t('contacts.segment.saved')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('contacts.segment.name')}</th>
+                  <th scope="col">{t('contacts.segment.members')}</th>
+                  <th scope="col"><span className="sr-only">{t('contacts.segment.show')}</span></th>
+                </tr>
+              </thead>
+              <tbody>
+                {segments.map((s) => (
+                  <tr key={s.id}>
+                    <td>{s.name}</td>
+                    <td>{counts[s.id] ?? '…'}</td>
+                    <td>
+                      <button type="button" aria-label={t('contacts.segment.showOf', { name: s.name })} onClick={() => showSegment(s.id)}>
+                        {t('contacts.segment.show')}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <h2>{t('contacts.segment.new')}</h2>
+          <SegmentPanel fields={fields} onSaved={(saved) => { void loadSegments(); showSegment(saved.id) }} />
+        </div>
       </details>
       {error && <p role="alert" className="error">{error}</p>}
       {contacts === null && !error && <p aria-busy="true">{t('app.loading')}</p>}

@@ -3,7 +3,7 @@ import type { ChangeEvent, FormEvent } from 'react'
 import { createFlow, emptyFlow, exportFlow, importFlow, listFlows } from '../api/flows'
 import type { FlowListItem } from '../api/flows'
 import { useI18n } from '../i18n'
-import { useErrorText } from '../components'
+import { downloadText, useErrorText } from '../components'
 import { href, navigate } from '../router'
 import { TemplateGallery } from './TemplateGallery'
 
@@ -58,12 +58,7 @@ export function FlowList() {
 
   async function onExport(flow: FlowListItem) {
     try {
-      const blob = new Blob([await exportFlow(flow.id)], { type: 'application/json' })
-      const link = document.createElement('a')
-      link.href = URL.createObjectURL(blob)
-      link.download = `${flow.name.replace(/[^\w-]+/g, '_') || 'flow'}.json`
-      link.click()
-      URL.revokeObjectURL(link.href)
+      downloadText(`${flow.name.replace(/[^\w-]+/g, '_') || 'flow'}.json`, await exportFlow(flow.id), 'application/json')
     } catch (err) {
       setError(t('flows.loadFailed', { message: errorText(err) }))
     }

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from cauce.api.deps import CauceDep, PrincipalDep, SessionDep
-from cauce.api.errors import ERROR_RESPONSES
+from cauce.api.errors import ERROR_RESPONSES, ErrorResponse
 from cauce.api.pagination import DEFAULT_LIMIT, CursorQuery, IdPath, IdQuery, LimitQuery, PageOut
 from cauce.services import contacts, imports
 from cauce.services.contacts import ContactIn
@@ -152,7 +152,10 @@ def delete_contact_field(
 # ---- import / export (before /contacts/{contact_id} so the static paths win) ---------------
 
 
-@router.post("/contacts/imports", operation_id="import_contacts", status_code=202)
+@router.post(
+    "/contacts/imports", operation_id="import_contacts", status_code=202,
+    responses={413: {"model": ErrorResponse, "description": "The file is too large"}},
+)
 def import_contacts(
     session: SessionDep,
     principal: PrincipalDep,
@@ -168,7 +171,10 @@ def import_contacts(
         ),
     ] = "{}",
 ) -> ImportPublic:
-    """Start an import; poll GET /contacts/imports/{import_id} for progress and bad rows."""
+    """Start an import; poll GET /contacts/imports/{import_id} for progress and bad rows.
+
+    The file is stored with the job; this process imports it in the background, and any
+    worker (``cauce worker``, the embedded runtime) resumes a job left unfinished."""
     principal.require("editor")
     try:
         parsed = json.loads(mapping or "{}")
@@ -178,11 +184,12 @@ def import_contacts(
         isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
     ):
         raise Invalid("mapping: a JSON object of column -> attribute", field="mapping")
-    job, path = imports.start_upload(
-        session, cauce.settings.data_dir, principal.workspace_id, file.filename or "upload.csv",
-        file.file, parsed, cauce.clock.now(),
+    job = imports.stage_import(
+        session, principal.workspace_id, file.filename or "upload.csv", file.file, parsed,
+        cauce.clock.now(),
     )
-    background.add_task(imports.run_job_file, cauce, principal.workspace_id, job.id, path)
+    # SessionDep commits before the response is sent, so before the task starts.
+    background.add_task(imports.run_import, cauce, principal.workspace_id, job.id, follow=False)
     return ImportPublic.of(job)
 
 

@@ -11,6 +11,7 @@ from cauce.store.models.core import ApiKey, AuditEntry, Membership, User, Worksp
 from cauce.store.models.crm import (
     EventReceipt,
     EventSource,
+    ImportChunk,
     ImportJob,
     Opportunity,
     OpportunityChange,
@@ -51,6 +52,7 @@ __all__ = [
     "Flow",
     "FlowCounter",
     "FlowVersion",
+    "ImportChunk",
     "ImportJob",
     "InboxNote",
     "Membership",

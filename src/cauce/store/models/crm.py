@@ -45,6 +45,23 @@ class ImportJob(WorkspaceScoped, Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class ImportChunk(WorkspaceScoped, Base):
+    """A batch of an import's rows still to be imported (CSV text, header first).
+
+    The uploaded file lives in the database, not on one machine's disk, so any process can
+    import it; a chunk is deleted in the transaction that upserts its contacts, so what is
+    left is exactly what remains to do after a crash."""
+
+    __tablename__ = "import_chunks"
+    __table_args__ = (UniqueConstraint("job_id", "seq"),)
+
+    job_id: Mapped[int] = mapped_column(BigId, ForeignKey("import_jobs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    first_row: Mapped[int] = mapped_column(Integer)  # spreadsheet row number (header is 1)
+    row_count: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+
+
 class Pipeline(WorkspaceScoped, Base):
     __tablename__ = "pipelines"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 16:38:17.958434
+Create Date: 2026-12-03 08:03:49.876635
 """
 
 from __future__ import annotations
@@ -498,6 +498,22 @@ def upgrade() -> None:
     with op.batch_alter_table('flow_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_flow_versions_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('import_chunks',
+    sa.Column('job_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('first_row', sa.Integer(), nullable=False),
+    sa.Column('row_count', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['job_id'], ['import_jobs.id'], name=op.f('fk_import_chunks_job_id_import_jobs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_import_chunks_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_chunks')),
+    sa.UniqueConstraint('job_id', 'seq', name=op.f('uq_import_chunks_job_id_seq'))
+    )
+    with op.batch_alter_table('import_chunks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_chunks_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('messages',
     sa.Column('direction', sa.String(length=3), nullable=False),
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -770,6 +786,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_contact_at')
 
     op.drop_table('messages')
+    with op.batch_alter_table('import_chunks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_chunks_workspace_id'))
+
+    op.drop_table('import_chunks')
     with op.batch_alter_table('flow_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_flow_versions_workspace_id'))
 
