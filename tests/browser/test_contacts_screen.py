@@ -8,8 +8,10 @@ import io
 import uuid
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from cauce.services import imports
 from cauce.services.auth import create_api_key
 from cauce.services.contacts import create_field, list_contacts
 from cauce.services.workspaces import create_workspace
@@ -175,3 +177,34 @@ def test_segment_builder_counts_saves_and_filters(
     expect(page.get_by_role("button", name="Ver los contactos de Hot VIPs")).to_be_visible()
     assert untranslated(page, "es") == []
     page.screenshot(path=screenshots / "contacts-segments-es.png", full_page=True)
+
+
+def test_an_import_started_elsewhere_is_followed_after_a_reload(
+    page: Page, webapp: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import goes on without the page (the runtime imports it); a screen opened while it
+    runs — a reload, another tab — opens the import panel on it and follows it to the end."""
+    ws_id, api_key = _own_workspace(webapp)
+    use_language(page, "en")
+    sign_in_with_key(page, api_key)
+    rows = 3000
+    text = "phone,name\n" + "".join(f"+54911500{i:05d},Later {i}\n" for i in range(rows))
+    # The server's runtime imports batches through imports.process_next: hold it back until
+    # the screen has found the job, so the test sees a running import whatever the speed.
+    process_next = imports.process_next
+    monkeypatch.setattr(imports, "process_next", lambda *args, **kwargs: 0)
+    with webapp.cauce.transaction() as session:
+        job_id = imports.stage_import(session, ws_id, "later.csv", io.BytesIO(text.encode()),
+                                      {"phone": "phone", "name": "name"},
+                                      webapp.cauce.clock.now()).id
+    page.get_by_role("link", name="Contacts", exact=True).click()
+    panel = page.get_by_test_id("import-job")
+    expect(panel).to_be_visible()  # the import section opened by itself, on the running job
+    expect(panel).to_have_attribute("data-status", "pending")
+    expect(page.get_by_test_id("import-counts")).to_contain_text(f"0 of {rows} rows")
+    monkeypatch.setattr(imports, "process_next", process_next)
+    expect(panel).to_have_attribute("data-status", "completed", timeout=60_000)
+    expect(page.get_by_test_id("import-counts")).to_have_text(
+        f"100% — {rows} of {rows} rows: {rows} created, 0 updated, 0 bad")
+    with webapp.cauce.transaction() as session:
+        assert imports.get_job(session, ws_id, job_id).created_count == rows

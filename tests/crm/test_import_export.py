@@ -127,6 +127,14 @@ def test_progress_counters_advance_batch_by_batch(
     job_id = _stage(cauce, demo, _people(25, bad=(5, 15, 26)), batch_size=10)
     seen = api.get(f"/api/v1/contacts/imports/{job_id}").json()
     assert (seen["status"], seen["total_rows"], seen["processed_rows"]) == ("pending", 25, 0)
+
+    def listed(active: str) -> list[int]:
+        page = api.get("/api/v1/contacts/imports", params={"active": active})
+        assert page.status_code == 200, page.text
+        return [j["id"] for j in page.json()["items"]]
+
+    # A screen opened after the upload finds the import still to finish, and follows it.
+    assert (listed("true"), listed("false")) == ([job_id], [])
     progress = []
     while imports.process_next(cauce, job_id):
         job = api.get(f"/api/v1/contacts/imports/{job_id}").json()
@@ -139,6 +147,7 @@ def test_progress_counters_advance_batch_by_batch(
         (5, "phone"), (15, "phone"), (26, "phone")
     ]
     assert job["finished_at"] is not None and "22 created" in job["message"]
+    assert (listed("true"), listed("false")) == ([], [job_id])
     with cauce.transaction() as session:  # the stored file is gone once imported
         assert session.scalar(select(func.count()).select_from(ImportChunk)) == 0
 

@@ -171,9 +171,15 @@ def get_job(session: Session, workspace_id: int, job_id: int) -> ImportJob:
 
 
 def list_jobs(
-    session: Session, workspace_id: int, *, limit: int | None, cursor: str | None
+    session: Session, workspace_id: int, *, limit: int | None, cursor: str | None,
+    active: bool | None = None,
 ) -> Page[ImportJob]:
+    """The workspace's import jobs, oldest first; ``active``: only those still to finish
+    (pending or running) or only the finished ones."""
     stmt = select(ImportJob).where(ImportJob.workspace_id == workspace_id)
+    if active is not None:
+        unfinished = ImportJob.status.in_(("pending", "running"))
+        stmt = stmt.where(unfinished if active else ~unfinished)
     return paginate(session, stmt, ImportJob.id, limit, cursor)
 
 

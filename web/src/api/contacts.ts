@@ -76,6 +76,10 @@ export function startImport(file: File, mapping: Record<string, string>) {
 
 export const getImport = (id: number) => api<ImportJob>('GET', `/contacts/imports/${id}`)
 
+/** Imports still running (started earlier, in this tab or another), oldest first. */
+export const listActiveImports = () =>
+  api<{ items: ImportJob[]; next_cursor: string | null }>('GET', '/contacts/imports?active=true&limit=100')
+
 /** A segment filter: `{"match", "conditions": [{"field", "op", "value"}]}` (services/segments.py). */
 export interface SegmentCondition {
   field: string

@@ -1,7 +1,7 @@
 import { useEffect, useId, useState } from 'react'
 import type { ChangeEvent } from 'react'
 import Papa from 'papaparse'
-import { getImport, startImport } from '../api/contacts'
+import { getImport, listActiveImports, startImport } from '../api/contacts'
 import type { ImportJob } from '../api/contacts'
 import type { ContactFieldDef } from '../api/simulator'
 import { downloadText, useErrorText } from '../components'
@@ -35,7 +35,12 @@ function readPreview(file: File): Promise<Preview> {
 
 /** CSV import: pick a file, map its columns, start the import job and follow its progress
  * (`POST /contacts/imports`, then `GET /contacts/imports/{id}` until it ends). */
-export function ImportPanel({ fields, onImported }: { fields: ContactFieldDef[]; onImported: () => void }) {
+export function ImportPanel({ fields, onImported, onRunning }: {
+  fields: ContactFieldDef[]
+  onImported: () => void
+  /** An import started earlier is still running: the panel follows it (the screen opens it). */
+  onRunning?: () => void
+}) {
   const { t, lookup } = useI18n()
   const errorText = useErrorText()
   const fileId = useId()
@@ -46,6 +51,16 @@ export function ImportPanel({ fields, onImported }: { fields: ContactFieldDef[];
   const [starting, setStarting] = useState(false)
 
   const running = job !== null && (job.status === 'pending' || job.status === 'running')
+  // Reloading the page (or opening the screen elsewhere) must not lose sight of an import:
+  // follow the newest one still running.
+  useEffect(() => {
+    listActiveImports().then((page) => {
+      const latest = page.items[page.items.length - 1]
+      if (!latest) return
+      setJob((current) => current ?? latest)
+      onRunning?.()
+    }, (err) => setError(t('contacts.import.failed', { message: errorText(err) })))
+  }, []) // eslint-disable-line
   useEffect(() => {
     if (!job || !running) return
     const timer = window.setTimeout(() => {

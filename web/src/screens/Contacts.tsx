@@ -26,6 +26,7 @@ export function Contacts() {
   const [tag, setTag] = useState('')
   const [segmentId, setSegmentId] = useState<number | null>(null)
   const [applied, setApplied] = useState<Filter>({ q: '', tag: '', segmentId: null })
+  const [importOpen, setImportOpen] = useState(false)
   const [contacts, setContacts] = useState<Contact[] | null>(null)
   const [cursor, setCursor] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -123,10 +124,12 @@ export function Contacts() {
           <button type="submit" className="primary">{t('contacts.add')}</button>
         </form>
       </details>
-      <details className="card" style={{ marginBottom: '1rem' }}>
+      <details className="card" style={{ marginBottom: '1rem' }} open={importOpen}
+        onToggle={(e) => setImportOpen(e.currentTarget.open)}>
         <summary>{t('contacts.import.title')}</summary>
         <div style={{ marginTop: '0.75rem' }}>
-          <ImportPanel fields={fields} onImported={() => { void load(false); void loadSegments() }} />
+          <ImportPanel fields={fields} onImported={() => { void load(false); void loadSegments() }}
+            onRunning={() => setImportOpen(true)} />
         </div>
       </details>
       <details className="card" style={{ marginBottom: '1rem' }}>

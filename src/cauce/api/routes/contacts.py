@@ -197,8 +197,12 @@ def import_contacts(
 def list_contact_imports(
     session: SessionDep, principal: PrincipalDep, limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    active: Annotated[bool | None, Query(
+        description="true: only imports still running (pending or running), so a screen "
+                    "opened later can follow them; false: only finished ones")] = None,
 ) -> PageOut[ImportPublic]:
-    page = imports.list_jobs(session, principal.workspace_id, limit=limit, cursor=cursor)
+    page = imports.list_jobs(session, principal.workspace_id, limit=limit, cursor=cursor,
+                             active=active)
     return PageOut(items=[ImportPublic.of(r) for r in page.items], next_cursor=page.next_cursor)
 
 
