@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cauce.clock import VirtualClock
+from cauce.services.contacts import record_activity
 from cauce.services.container import Cauce
 from cauce.store.models import RuntimeInput
 
@@ -63,6 +66,54 @@ def test_duplicate_identifier_is_409_and_merge_folds_the_duplicate(api: TestClie
     assert api.get(f"/api/v1/contacts/{b['id']}").status_code == 404
     listed = api.get("/api/v1/contacts").json()["items"]
     assert [c["id"] for c in listed] == [a["id"]]
+
+
+def test_merge_by_phone_moves_deals_and_tickets_and_keeps_the_earliest_first_touch(
+    api: TestClient, cauce: Cauce, clock: VirtualClock
+) -> None:
+    api.post("/api/v1/contact-fields", json={"key": "plan", "type": "text"})
+    # The duplicate came first, from an ad; the kept contact later, from a UTM link.
+    dup = api.post("/api/v1/contacts", json={
+        "email": "ana@example.com", "name": "Ana", "tags": ["ad"], "lead_score": 40,
+        "fields": {"plan": "free"}, "consent": {"email": {"status": "opted_in"}},
+        "attribution": {"referral": {"source_id": "120210"}}}).json()
+    clock.advance(timedelta(days=3))
+    keep = api.post("/api/v1/contacts", json={
+        "phone": "+5491122334455", "tags": ["web"], "lead_score": 10, "fields": {"plan": "pro"},
+        "attribution": {"utm": {"source": "google"}}}).json()
+    with cauce.transaction() as s:
+        record_activity(s, 1, dup["id"], "in", clock.now() - timedelta(days=2))
+        record_activity(s, 1, keep["id"], "in", clock.now() - timedelta(days=1))
+    clash = api.patch(f"/api/v1/contacts/{dup['id']}", json={"phone": "+54 9 11 2233-4455"})
+    assert clash.status_code == 409 and clash.json()["error"]["field"] == "phone"
+    assert str(keep["id"]) in clash.json()["error"]["message"]  # names the other contact
+    api.post("/api/v1/pipelines", json={"name": "Ventas", "stages": ["Nuevo"]})
+    opp = api.post("/api/v1/opportunities", json={"contact_id": dup["id"], "pipeline": "Ventas",
+                                                  "name": "Plan anual"}).json()
+    ticket = api.post("/api/v1/tickets", json={"subject": "Factura", "contact_id": dup["id"],
+                                               "key": "t-1"}).json()
+
+    merged = api.post(f"/api/v1/contacts/{keep['id']}/merge", json={"merge_id": dup["id"]})
+    assert merged.status_code == 200, merged.text
+    body = merged.json()
+    assert (body["phone"], body["email"], body["name"]) == ("+5491122334455", "ana@example.com",
+                                                           "Ana")
+    assert body["tags"] == ["web", "ad"] and body["lead_score"] == 40
+    assert body["fields"] == {"plan": "pro"}  # the kept contact's value wins
+    assert body["consent"]["email"]["status"] == "opted_in"
+    assert body["attribution"]["source"] == "ad"  # the earliest first touch
+    assert body["attribution"]["referral"] == {"source_id": "120210"}
+    assert body["last_inbound_at"].startswith(
+        (clock.now() - timedelta(days=1)).date().isoformat())  # the latest activity
+    assert api.get(f"/api/v1/opportunities/{opp['id']}").json()["contact_id"] == keep["id"]
+    assert api.get(f"/api/v1/tickets/{ticket['id']}").json()["contact_id"] == keep["id"]
+    assert api.get(f"/api/v1/contacts/{dup['id']}").status_code == 404
+    found = api.get("/api/v1/contacts", params={"q": "ana@example.com"}).json()["items"]
+    assert [c["id"] for c in found] == [keep["id"]]
+    again = api.post(f"/api/v1/contacts/{keep['id']}/merge", json={"merge_id": dup["id"]})
+    assert again.status_code == 404
+    itself = api.post(f"/api/v1/contacts/{keep['id']}/merge", json={"merge_id": keep["id"]})
+    assert itself.status_code == 422 and itself.json()["error"]["field"] == "merge_id"
 
 
 def test_upsert_matches_by_phone_or_email_and_merges_two_matches(api: TestClient) -> None:

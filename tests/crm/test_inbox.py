@@ -62,11 +62,14 @@ def _contact(api: TestClient, phone: str = "+5491122334455", name: str = "Ana") 
     return int(res.json()["id"])
 
 
-def _wrote(cauce: Cauce, contact_id: int, text: str, ago: timedelta = timedelta(0)) -> None:
+def _wrote(cauce: Cauce, contact_id: int, text: str, ago: timedelta = timedelta(0)) -> str:
+    """Store an inbound message; returns its provider id (the wamid)."""
+    wamid = f"wamid.t{next(_ids)}"
     with cauce.transaction() as s:
         record_inbound(s, workspace_id=1, contact_id=contact_id, channel_kind="whatsapp",
-                       channel_id=None, provider_id=f"wamid.t{next(_ids)}", kind="text",
+                       channel_id=None, provider_id=wamid, kind="text",
                        content={"text": text}, received_at=cauce.clock.now() - ago)
+    return wamid
 
 
 def _handoff(cauce: Cauce, contact_id: int, workspace_id: int = 1, **config: Any) -> int:
@@ -410,10 +413,10 @@ def _publish(cauce: Cauce, nodes: list[dict[str, Any]], trigger: dict[str, Any])
 def _inbound(cauce: Cauce, contact: int, text: str) -> None:
     from cauce.engine.types import MessageIn
 
-    _wrote(cauce, contact, text)
-    with cauce.transaction() as s:
+    wamid = _wrote(cauce, contact, text)
+    with cauce.transaction() as s:  # as the inbound webhook does: the wamid is the message id
         submit_input(s, workspace_id=1, contact_id=contact, input=MessageIn(
-            channel="whatsapp", text=text, message_id=f"m{next(_ids)}",
+            channel="whatsapp", text=text, message_id=wamid,
             received_at=cauce.clock.now()))
 
 
@@ -453,6 +456,55 @@ def test_the_bot_is_paused_while_the_conversation_is_open(
     settle(cauce)
     with cauce.transaction() as s:
         assert keyword in {r.flow_id for r in s.scalars(select(RuntimeRun))}
+
+
+@pytest.mark.parametrize("same_batch", [False, True], ids=["next-batch", "same-batch"])
+def test_a_message_before_the_conversation_opens_is_the_agents(
+    api: TestClient, cauce: Cauce, demo: DemoCredentials, same_batch: bool
+) -> None:
+    """The bot pauses when the handoff step commits, not when delivery opens the conversation:
+    a message processed in between (in a later batch, or later in the same batch) starts no
+    flow and opens the conversation's transcript."""
+    from cauce.runtime.engine_port import default_engine
+    from cauce.runtime.processor import Processor
+
+    contact = _contact(api)
+    _wrote(cauce, contact, "Hola, necesito ayuda")  # before the handoff: the bot's part
+    handoff = _publish(cauce, [
+        {"id": "humano", "type": "handoff",
+         "config": {"priority": "normal", "include_transcript": False},
+         "exits": {"returned": None, "failed": None}},
+    ], {"type": "business_event", "event": "ayuda"})
+    _publish(cauce, [
+        {"id": "tag", "type": "add_tag", "config": {"tags": ["precios"]},
+         "exits": {"next": None}},
+    ], {"type": "inbound_message", "match": "keyword", "keywords": ["precio"]})
+    with cauce.transaction() as s:
+        submit_input(s, workspace_id=1, contact_id=contact,
+                     input=EventIn(name="ayuda", occurred_at=cauce.clock.now()))
+    processor = Processor(cauce, default_engine())
+    if not same_batch:
+        while processor.process_batch():
+            pass
+        with cauce.transaction() as s:  # the step is committed, its delivery has not run
+            assert s.scalars(select(Conversation)).all() == []
+            assert [r.kind for r in s.scalars(select(OutboxItem))] == ["handoff_requested"]
+            assert inbox.paused_contacts(s, [contact]) == {contact}
+    _inbound(cauce, contact, "¿precio del plan?")
+    while processor.process_batch():
+        pass
+    with cauce.transaction() as s:
+        assert {r.flow_id for r in s.scalars(select(RuntimeRun))} == {handoff}
+        assert s.scalars(select(RuntimeInput.status)).all() == ["done", "done"]
+    assert "precios" not in api.get(f"/api/v1/contacts/{contact}").json()["tags"]
+    settle(cauce)  # delivery opens the conversation
+    (conv,) = api.get("/api/v1/inbox/conversations").json()["items"]
+    items = api.get(f"/api/v1/inbox/conversations/{conv['id']}/transcript").json()["items"]
+    assert [i["text"] for i in items if i["kind"] == "message"] == ["¿precio del plan?"]
+    api.post(f"/api/v1/inbox/conversations/{conv['id']}/close", json={"resolution": "resolved"})
+    settle(cauce)
+    with cauce.transaction() as s:
+        assert inbox.paused_contacts(s, [contact]) == set()
 
 
 def test_a_handoff_whose_run_moved_on_opens_nothing(api: TestClient, cauce: Cauce) -> None:

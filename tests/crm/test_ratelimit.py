@@ -33,5 +33,12 @@ def test_api_rate_limit_answers_429_with_retry_after(api: TestClient) -> None:
 def test_webhook_paths_are_limited_per_path(api: TestClient) -> None:
     clock = FrozenTime()
     api.app.state.rate_limiter = RateLimiter(webhook=Limit(2, 60), clock=clock)  # type: ignore[attr-defined]
-    codes = [api.post("/webhooks/nowhere").status_code for _ in range(3)]
-    assert codes[2] == 429 and codes[0] != 429
+    answers = [api.post("/webhooks/whatsapp", content=b"{}") for _ in range(3)]
+    assert [a.status_code == 429 for a in answers] == [False, False, True]
+    assert answers[2].headers["Retry-After"] == "20"
+    assert answers[2].json()["error"]["code"] == "rate_limited"
+    # Each webhook path has its own budget, and the API is not charged for webhooks.
+    assert api.post("/webhooks/email/bounces", content=b"{}").status_code != 429
+    assert api.get("/api/v1/contacts").status_code == 200
+    clock.now += 20
+    assert api.post("/webhooks/whatsapp", content=b"{}").status_code != 429

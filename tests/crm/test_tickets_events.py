@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from cauce.services import events
 from cauce.services.container import Cauce
 from cauce.services.events import sign
+from cauce.services.workspaces import DemoCredentials
 from cauce.store.models import RuntimeInput
 
 CART = {
@@ -88,6 +92,40 @@ def test_events_api_creates_contact_and_is_idempotent(api: TestClient, cauce: Ca
     assert carts[0]["event_id"] == "event:shop:cart-1"
     listed = api.get("/api/v1/events", params={"name": "cart.abandoned"}).json()["items"]
     assert [e["event_id"] for e in listed] == ["cart-1", "cart-2"]
+
+
+def test_a_concurrent_redelivery_of_an_event_is_a_duplicate(
+    api: TestClient, cauce: Cauce, demo: DemoCredentials
+) -> None:
+    """A shop retries while its first delivery is still being stored: the retry waits for it
+    and answers "duplicate" (one contact, one input), never an integrity error."""
+    event = events.EventSubmit.model_validate(CART)
+    answers: list[events.EventAccepted] = []
+
+    def retry() -> None:
+        with cauce.transaction() as s:
+            answers.append(events.submit_event(s, demo.workspace_id, event, cauce.clock.now()))
+
+    worker = threading.Thread(target=retry)
+    with cauce.transaction() as s:
+        first = events.submit_event(s, demo.workspace_id, event, cauce.clock.now())
+        worker.start()
+        if s.get_bind().dialect.name == "postgresql":
+            # Commit only once the retry waits on this transaction (the receipt's unique key).
+            for _ in range(2000):
+                s.execute(text("SELECT pg_stat_clear_snapshot()"))  # stats views are cached
+                if s.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                 "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))")):
+                    break
+                time.sleep(0.01)
+            else:
+                raise AssertionError("the retry never waited on the first delivery")
+    worker.join(30)
+    (answer,) = answers
+    assert answer.duplicate is True and answer.contact_id == first.contact_id
+    with cauce.transaction() as s:
+        assert len(s.scalars(select(RuntimeInput.id)).all()) == 1
+    assert [c["id"] for c in api.get("/api/v1/contacts").json()["items"]] == [first.contact_id]
 
 
 def test_events_api_rejects_bad_input(api: TestClient) -> None:

@@ -11,9 +11,12 @@ One call of :meth:`Processor.process_batch` is one transaction:
    re-processing after a crash produces the same runs, keys and timers);
 5. write run states, timers, outbox rows, step log, counters and the inputs' status in bulk.
 
-A contact with an open inbox conversation (a ``handoff`` step handed it to a person) is
-paused: its inbound messages are settled without starting or resuming any run, because they
-are the agent's to answer (:func:`cauce.services.inbox.paused_contacts`).
+A contact handed to a person by a ``handoff`` step is paused: its inbound messages are settled
+without starting or resuming any run, because they are the agent's to answer. The pause holds
+from the transaction that commits the handoff step (its undelivered ``handoff_requested``
+outbox row, and for the rest of the batch in memory) until the agent closes the conversation
+(:func:`cauce.services.inbox.paused_contacts`), so no message slips to the bot between the step
+and the delivery that opens the conversation.
 
 Grouping many inputs per transaction (group commit) is what makes this fast: the cost of a
 commit is shared by the whole batch.
@@ -61,7 +64,7 @@ from cauce.runtime.simclock import sync_virtual
 from cauce.runtime.state import pack_state, unpack_state
 from cauce.runtime.wakeup import OUTBOX_CHANNEL, notify_after_commit
 from cauce.services.container import Cauce
-from cauce.services.inbox import paused_contacts
+from cauce.services.inbox import paused_contacts, unseen_from
 from cauce.store.models import Contact, Flow, FlowVersion, Workspace
 from cauce.store.models.runtime import (
     INPUT_DONE,
@@ -105,6 +108,7 @@ class _ContactWork:
     runs: dict[str, _Run] = field(default_factory=dict)
     past: list[PastRun] = field(default_factory=list)
     contact_changes: dict[str, Any] = field(default_factory=dict)
+    handed_over: bool = False  # a run of this batch handed the contact to people
 
 
 @dataclass
@@ -120,6 +124,8 @@ class _Writes:
     done: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     goals: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    # (contact id, input id, outbox row) of each handoff requested in the batch.
+    handoffs: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
 
 
 class _Ids:
@@ -225,7 +231,7 @@ class Processor:
         for contact_id, inputs in by_contact.items():
             cw = work[contact_id]
             for row in sorted(inputs, key=lambda r: r.id):
-                if contact_id in paused and row.kind == "message":
+                if row.kind == "message" and (contact_id in paused or cw.handed_over):
                     writes.done.append(row.id)
                     continue
                 self._one(cw, row, workspaces, flows.get(row.workspace_id, []), now, writes)
@@ -330,6 +336,12 @@ class Processor:
             elif kind in OUTBOX_EVENTS:
                 writes.outbox.append(_outbox_row(ev, ws, cw.contact_id, state.run_id, priority,
                                                  now))
+                if kind == "handoff_requested":
+                    # The pause starts now: the contact's next messages (later in this batch,
+                    # or after this commit, before delivery opens the conversation) are the
+                    # agent's, not the bot's.
+                    cw.handed_over = True
+                    writes.handoffs.append((cw.contact_id, row.id, writes.outbox[-1]))
             elif isinstance(ev, ContactUpdated):
                 _merge_contact_update(cw, ev, now)
             elif isinstance(ev, FlowStartRequested):
@@ -514,6 +526,10 @@ class Processor:
         timers = [t for t in writes.timers if t["timer_id"] not in cancelled]
         if timers:
             session.execute(insert(_table(RuntimeTimer)), timers)
+        for contact_id, input_id, outbox_row in writes.handoffs:
+            # Before this batch's inputs are marked done: unseen_from reads them as pending.
+            outbox_row["payload"]["transcript_from_id"] = unseen_from(session, contact_id,
+                                                                      input_id)
         if writes.outbox:
             session.execute(insert(_table(OutboxItem)), writes.outbox)
             notify_after_commit(session, OUTBOX_CHANNEL)

@@ -400,15 +400,21 @@ def upsert_template(session: Session, principal: Principal, channel_id: int, dat
     row.category, row.status, row.components = category, status, data.components
     row.source, row.updated_at = source, now
     session.flush()
+    if source == "manual":  # a sync is audited once, as channel.templates_synced
+        audit(session, principal, now, "template.saved", f"template:{row.id}",
+              channel_id=channel_id, name=row.name, language=row.language, status=status,
+              category=category)
     return row
 
 
 def delete_template(session: Session, principal: Principal, channel_id: int,
-                    template_id: int) -> None:
+                    template_id: int, now: datetime) -> None:
     _whatsapp_channel(session, principal.workspace_id, channel_id)
     row = session.get(WhatsAppTemplate, template_id)
     if row is None or row.channel_id != channel_id:
         raise NotFound(f"template {template_id} not found")
+    audit(session, principal, now, "template.deleted", f"template:{row.id}",
+          channel_id=channel_id, name=row.name, language=row.language)
     session.delete(row)
 
 

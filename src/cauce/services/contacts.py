@@ -4,7 +4,7 @@ first-touch attribution, tags, upsert by identifier and merging of duplicates.""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import phonenumbers
@@ -600,6 +600,19 @@ def upsert_contact(
     return update_contact(session, workspace_id, keep.id, data, now), False
 
 
+def _touched_before(a: Contact, b: Contact) -> bool:
+    """Whether ``a``'s first touch is earlier than ``b``'s (a missing or unreadable time
+    counts as later)."""
+    def at(c: Contact) -> datetime:
+        try:
+            moment = datetime.fromisoformat(str((c.attribution or {}).get("at")))
+        except ValueError:
+            return datetime.max.replace(tzinfo=UTC)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    return at(a) < at(b)
+
+
 def merge_contacts(
     session: Session, workspace_id: int, keep_id: int, merge_id: int, now: datetime
 ) -> Contact:
@@ -627,7 +640,7 @@ def merge_contacts(
     keep.consent = {**(gone.consent or {}), **(keep.consent or {})}
     keep.lead_score = max(keep.lead_score, gone.lead_score)
     keep.opted_out_marketing = keep.opted_out_marketing or gone.opted_out_marketing
-    if not keep.attribution and gone.attribution:
+    if gone.attribution and (not keep.attribution or _touched_before(gone, keep)):
         keep.attribution = gone.attribution
         keep.utm_source, keep.utm_medium = gone.utm_source, gone.utm_medium
         keep.utm_campaign, keep.ad_id = gone.utm_campaign, gone.ad_id

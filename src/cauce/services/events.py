@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cauce.engine.types import EventIn
@@ -133,12 +134,7 @@ def submit_event(
         )
     if not _SOURCE_NAME.match(event.source):
         raise Invalid("source: lowercase letters, digits, - and _", field="source")
-    existing = session.scalar(
-        select(EventReceipt).where(
-            EventReceipt.workspace_id == workspace_id, EventReceipt.source == event.source,
-            EventReceipt.event_id == event.event_id,
-        )
-    )
+    existing = _receipt(session, workspace_id, event)
     if existing is not None:
         return EventAccepted(existing.contact_id or 0, False, True, existing.id)
     who = event.contact
@@ -146,19 +142,40 @@ def submit_event(
         raise Invalid(
             "contact: give a phone, an email or an external_id", field="contact.phone"
         )
-    sent = who.model_dump(exclude_unset=True, exclude_none=True)
-    contact, created = _contact_for(session, workspace_id, sent, now)
+    # The receipt is written first: a concurrent delivery of the same event (a shop retrying
+    # after a timeout) waits on its unique key and then answers "duplicate" instead of racing
+    # to create the contact.
     receipt = EventReceipt(
         workspace_id=workspace_id, source=event.source, event_id=event.event_id,
-        name=event.name, contact_id=contact.id, received_at=now,
+        name=event.name, contact_id=None, received_at=now,
     )
-    session.add(receipt)
+    try:
+        with session.begin_nested():
+            session.add(receipt)
+            session.flush()
+    except IntegrityError:
+        existing = _receipt(session, workspace_id, event)
+        if existing is None:
+            raise
+        return EventAccepted(existing.contact_id or 0, False, True, existing.id)
+    sent = who.model_dump(exclude_unset=True, exclude_none=True)
+    contact, created = _contact_for(session, workspace_id, sent, now)
+    receipt.contact_id = contact.id
     session.flush()
     emit(
         session, workspace_id, contact.id, event.name, event.data,
         f"event:{event.source}:{event.event_id}", event.occurred_at or now,
     )
     return EventAccepted(contact.id, created, False, receipt.id)
+
+
+def _receipt(session: Session, workspace_id: int, event: EventSubmit) -> EventReceipt | None:
+    return session.scalar(
+        select(EventReceipt).where(
+            EventReceipt.workspace_id == workspace_id, EventReceipt.source == event.source,
+            EventReceipt.event_id == event.event_id,
+        )
+    )
 
 
 def _contact_for(

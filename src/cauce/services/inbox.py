@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from cauce.engine.types import ActivityResult, HandoffRequested
@@ -39,7 +40,14 @@ from cauce.store.models import (
     WhatsAppTemplate,
 )
 from cauce.store.models.inbox import Team, TeamMember
-from cauce.store.models.runtime import OUTBOX_PENDING, PRIORITY_REPLY, OutboxItem
+from cauce.store.models.runtime import (
+    HANDOFF_PENDING_SQL,
+    INPUT_PENDING,
+    OUTBOX_PENDING,
+    PRIORITY_REPLY,
+    OutboxItem,
+    RuntimeInput,
+)
 
 ASSIGNMENTS = ("round_robin", "least_open", "manual")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -276,11 +284,16 @@ def find_agent(session: Session, workspace_id: int, ref: str) -> int | None:
 
 
 def paused_contacts(session: Session, contact_ids: list[int]) -> set[int]:
-    """Of ``contact_ids``, those with an open conversation: the bot is paused for them."""
+    """Of ``contact_ids``, those the bot is paused for: with an open conversation, or with a
+    handoff that is not delivered yet. The ``handoff_requested`` outbox row is committed with
+    the run state of the handoff step, so the pause holds from that commit on, before the
+    delivery handler has opened the conversation."""
     if not contact_ids:
         return set()
     return set(session.scalars(select(Conversation.contact_id).where(
-        Conversation.contact_id.in_(contact_ids), Conversation.status == "open")))
+        Conversation.contact_id.in_(contact_ids), Conversation.status == "open"))) | set(
+        session.scalars(select(OutboxItem.contact_id).where(
+            OutboxItem.contact_id.in_(contact_ids), sql_text(HANDOFF_PENDING_SQL))))
 
 
 def _latest_channel(session: Session, workspace_id: int,
@@ -304,8 +317,13 @@ class Handoff:
 
 def apply_handoff(session: Session, workspace_id: int, contact_id: int, run_id: str | None,
                   event: HandoffRequested, now: datetime,
-                  flow_id: int | None = None) -> Handoff:
-    """Open (or reuse) the contact's conversation for a handoff step and assign it."""
+                  flow_id: int | None = None,
+                  transcript_from_id: int | None = None) -> Handoff:
+    """Open (or reuse) the contact's conversation for a handoff step and assign it.
+
+    Without ``include_transcript`` the conversation starts at ``transcript_from_id``: the
+    first message stored after the handoff step was committed (the runtime records it then),
+    so a message that arrived while the handoff waited for delivery is the agent's to read."""
     contact = session.get(Contact, contact_id)
     if contact is None or contact.workspace_id != workspace_id:
         raise NotFound(f"contact {contact_id} not found")
@@ -331,8 +349,12 @@ def apply_handoff(session: Session, workspace_id: int, contact_id: int, run_id: 
                "flow_id": flow_id, "at": now.isoformat()}
     events: list[str] = []
     if conversation is None:
-        start = recent[0].id if recent and event.include_transcript else _next_message_id(
-            session)
+        if recent and event.include_transcript:
+            start = recent[0].id
+        elif transcript_from_id is not None:
+            start = transcript_from_id
+        else:
+            start = next_message_id(session)
         conversation = Conversation(
             workspace_id=workspace_id, contact_id=contact_id, channel_id=channel_id,
             channel_kind=channel_kind, status="open", priority=event.priority,
@@ -367,7 +389,28 @@ def apply_handoff(session: Session, workspace_id: int, contact_id: int, run_id: 
     return Handoff(conversation, True, turns)
 
 
-def _next_message_id(session: Session) -> int:
+def unseen_from(session: Session, contact_id: int, after_input_id: int) -> int:
+    """The first message of the contact that the bot will not see because of a handoff
+    requested by input ``after_input_id``: where the conversation's transcript starts when
+    the step attaches none. Called by the runtime in the transaction that commits the step,
+    while the inputs of the same batch are still pending: the contact's later message inputs
+    (this batch's and the queued ones) are paused for the agent, and so is anything stored
+    from now on."""
+    start = next_message_id(session)
+    later = [str(p["message_id"]) for p in session.scalars(select(RuntimeInput.payload).where(
+        RuntimeInput.contact_id == contact_id, RuntimeInput.status == INPUT_PENDING,
+        RuntimeInput.kind == "message", RuntimeInput.id > after_input_id))
+        if isinstance(p, dict) and p.get("message_id")]
+    if later:
+        first = session.scalar(select(func.min(Message.id)).where(
+            Message.contact_id == contact_id, Message.direction == "in",
+            Message.provider_id.in_(later)))
+        if first is not None:
+            start = min(start, int(first))
+    return start
+
+
+def next_message_id(session: Session) -> int:
     """Where a conversation without an attached transcript starts: after every message so far."""
     return int(session.scalar(select(func.coalesce(func.max(Message.id), 0))) or 0) + 1
 

@@ -57,9 +57,9 @@ def upsert_template(channel_id: IdPath, body: service.TemplateIn, session: Sessi
 
 @router.delete("/{template_id}", operation_id="delete_template", status_code=204)
 def delete_template(channel_id: IdPath, template_id: IdPath, session: SessionDep,
-                    principal: PrincipalDep) -> Response:
+                    principal: PrincipalDep, cauce: CauceDep) -> Response:
     principal.require("editor")
-    service.delete_template(session, principal, channel_id, template_id)
+    service.delete_template(session, principal, channel_id, template_id, cauce.clock.now())
     return Response(status_code=204)
 
 

@@ -1,8 +1,10 @@
 """``handoff_requested`` rows: a ``handoff`` step hands the contact to people.
 
 In the claim transaction (:meth:`HandoffHandler.route`) the conversation is opened (or the
-contact's open one reused) and assigned, a ticket is linked or opened for escalations, and from
-that commit on the bot is paused for the contact. The AI summary of the attached transcript is
+contact's open one reused) and assigned, and a ticket is linked or opened for escalations. The
+bot has been paused for the contact since the processor committed the step with this row
+(:func:`cauce.services.inbox.paused_contacts`); the messages that arrived meanwhile open the
+conversation's transcript. The AI summary of the attached transcript is
 computed in :meth:`HandoffHandler.call`, outside any transaction (the offline model or an LLM
 may take a while), and stored in :meth:`HandoffHandler.settle`.
 
@@ -39,7 +41,10 @@ class SummaryOutcome(Outcome):
 
 class HandoffHandler:
     def route(self, session: Session, item: Attempt) -> Route | Outcome:
-        event = HandoffRequested.model_validate(item.payload)
+        payload = dict(item.payload)
+        # Stamped by the processor with the step (see cauce.services.inbox.unseen_from).
+        start = payload.pop("transcript_from_id", None)
+        event = HandoffRequested.model_validate(payload)
         run = session.get(RuntimeRun, item.run_id) if item.run_id else None
         wait = (run.state.get("wait") or {}) if run is not None else {}
         if run is None or wait.get("activity_id") != event.activity_id:
@@ -49,7 +54,8 @@ class HandoffHandler:
             with session.begin_nested():
                 handoff = inbox.apply_handoff(
                     session, item.workspace_id, item.contact_id, item.run_id, event,
-                    flow_now(session), flow_id=run.flow_id)
+                    flow_now(session), flow_id=run.flow_id,
+                    transcript_from_id=start if isinstance(start, int) else None)
         except ServiceError as exc:
             return Outcome("failed", error=str(exc), code="handoff_refused")
         workspace = session.get(Workspace, item.workspace_id)

@@ -102,6 +102,10 @@ class RuntimeTimer(Base):
     due_at: Mapped[datetime]
 
 
+# Literal SQL (not bound parameters), so both databases can match the partial index.
+HANDOFF_PENDING_SQL = "kind = 'handoff_requested' AND status IN ('pending', 'sending')"
+
+
 class OutboxItem(Base):
     """An effect to deliver after the state that caused it is committed."""
 
@@ -114,6 +118,12 @@ class OutboxItem(Base):
             sqlite_where=text("status IN ('pending', 'sending')"),
         ),
         Index("ix_runtime_outbox_ws_status", "workspace_id", "status"),
+        # Contacts with a handoff not yet delivered: the bot is paused for them from the
+        # commit of the handoff step on (cauce.services.inbox.paused_contacts).
+        Index(
+            "ix_runtime_outbox_handoff_pending", "contact_id",
+            postgresql_where=text(HANDOFF_PENDING_SQL), sqlite_where=text(HANDOFF_PENDING_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 08:03:49.876635
+Create Date: 2026-12-03 09:19:12.338039
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_runtime_outbox_key'))
     )
     with op.batch_alter_table('runtime_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_runtime_outbox_handoff_pending', ['contact_id'], unique=False, postgresql_where=sa.text("kind = 'handoff_requested' AND status IN ('pending', 'sending')"), sqlite_where=sa.text("kind = 'handoff_requested' AND status IN ('pending', 'sending')"))
         batch_op.create_index('ix_runtime_outbox_ready', ['priority', 'next_attempt_at'], unique=False, postgresql_where=sa.text("status IN ('pending', 'sending')"), sqlite_where=sa.text("status IN ('pending', 'sending')"))
         batch_op.create_index('ix_runtime_outbox_ws_status', ['workspace_id', 'status'], unique=False)
 
@@ -886,6 +887,7 @@ def downgrade() -> None:
     with op.batch_alter_table('runtime_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_runtime_outbox_ws_status')
         batch_op.drop_index('ix_runtime_outbox_ready', postgresql_where=sa.text("status IN ('pending', 'sending')"), sqlite_where=sa.text("status IN ('pending', 'sending')"))
+        batch_op.drop_index('ix_runtime_outbox_handoff_pending', postgresql_where=sa.text("kind = 'handoff_requested' AND status IN ('pending', 'sending')"), sqlite_where=sa.text("kind = 'handoff_requested' AND status IN ('pending', 'sending')"))
 
     op.drop_table('runtime_outbox')
     with op.batch_alter_table('runtime_inputs', schema=None) as batch_op:
