@@ -54,7 +54,7 @@ from cauce.engine.types import (
     WorkspaceSnapshot,
 )
 from cauce.logging import get_logger
-from cauce.runtime import metrics
+from cauce.runtime import metrics, webhook_inbox
 from cauce.runtime.engine_port import FlowEngine, PastRun, Plan, PublishedFlow
 from cauce.runtime.ingest import parse_input
 from cauce.runtime.simclock import sync_virtual
@@ -152,7 +152,12 @@ class Processor:
     # ---------------------------------------------------------------- claim
 
     def process_batch(self) -> int:
-        """Process one batch in one transaction; returns how many inputs it settled."""
+        """Parse the webhooks stored since the last batch (their own transaction, see
+        :mod:`cauce.runtime.webhook_inbox`), then process one batch of inputs in one
+        transaction; returns how many webhooks and inputs it settled."""
+        return webhook_inbox.drain(self.cauce, limit=self.batch_size) + self._process_inputs()
+
+    def _process_inputs(self) -> int:
         with self.cauce.transaction() as session:
             if isinstance(self.cauce.clock, VirtualClock):
                 sync_virtual(session, self.cauce.clock)

@@ -27,6 +27,7 @@ from cauce.store.models.integrations import WebhookSubscription
 from cauce.store.models.messages import Message
 from cauce.store.models.runtime import (
     FlowCounter,
+    InboundWebhook,
     OutboxItem,
     RateBucket,
     RuntimeClock,
@@ -52,6 +53,7 @@ __all__ = [
     "FlowCounter",
     "FlowVersion",
     "ImportJob",
+    "InboundWebhook",
     "InboxNote",
     "Membership",
     "Message",
