@@ -37,6 +37,8 @@ _DRAIN_LOCK = (0x63617563, 1)  # "cauc", 1
 KEEP_DONE = timedelta(days=1)
 KEEP_FAILED = timedelta(days=7)
 PRUNE_EVERY_SECONDS = 600.0
+SQLITE_BUDGET_SECONDS = 0.01
+POSTGRES_BUDGET_SECONDS = 0.25
 
 
 def _table() -> Table:
@@ -129,9 +131,13 @@ def _take_drain_lock(session: Session) -> bool:
                                {"a": _DRAIN_LOCK[0], "b": _DRAIN_LOCK[1]}))
 
 
-def drain(cauce: Cauce, limit: int = 200) -> int:
+def drain(cauce: Cauce, limit: int = 200, budget_seconds: float | None = None) -> int:
     """Parse up to ``limit`` pending webhooks, oldest first, in one transaction; returns how
-    many were settled (0 when none is pending or another process is draining)."""
+    many were settled (0 when none is pending or another process is draining).
+
+    The batch also ends once it has worked ``budget_seconds`` (default: 10 ms on SQLite,
+    whose single write lock the webhook route needs to store the next webhooks; 250 ms on
+    PostgreSQL), so a drain never holds the route's answers back for long."""
     from cauce.services.inbound import handle_whatsapp  # services import the runtime
 
     table = _table()
@@ -147,8 +153,14 @@ def drain(cauce: Cauce, limit: int = 200) -> int:
             _maybe_prune(cauce, session)
             return 0
         now = cauce.clock.now()
+        if budget_seconds is None:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            budget_seconds = SQLITE_BUDGET_SECONDS if sqlite else POSTGRES_BUDGET_SECONDS
+        ends = time.perf_counter() + budget_seconds
         settled: list[dict[str, Any]] = []
         for row in rows:
+            if settled and time.perf_counter() > ends:
+                break  # the rest stay pending for the next batch, still in order
             status, result = INPUT_DONE, None
             try:
                 with session.begin_nested():
