@@ -110,10 +110,10 @@ class DatabaseCounter:
             self._flushed_at = self.clock()
         if not batch:
             return
-        stmt = postgresql.insert(RateLimitWindow)
-        stmt = stmt.on_conflict_do_update(
+        insert = postgresql.insert(RateLimitWindow)
+        stmt = insert.on_conflict_do_update(
             index_elements=["key", "window_start"],
-            set_={"count": RateLimitWindow.count + stmt.excluded.count},
+            set_={"count": RateLimitWindow.count + insert.excluded.count},
         ).returning(RateLimitWindow.key, RateLimitWindow.window_start, RateLimitWindow.count)
         rows = [{"key": k, "window_start": w, "count": n} for (k, w), n in sorted(batch.items())]
         try:
