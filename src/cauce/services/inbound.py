@@ -404,12 +404,25 @@ def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature
     except (ValueError, UnicodeDecodeError):
         payload = None
     ids = _phone_number_ids(payload)
-    routed = {c.identifier: c for c in _whatsapp_channels(session, ids)} if ids else {}
+    # A drain parses many webhooks of the same numbers in one transaction (one session): look
+    # each set of numbers up, and decrypt each app secret, once per session.
+    memo: dict[Any, Any] = session.info.setdefault("cauce_whatsapp_channels", {})
+    key = frozenset(ids)
+    if key not in memo:
+        memo[key] = _whatsapp_channels(session, ids) if ids else []
+    routed = {c.identifier: c for c in memo[key]}
     # Numbers we know are checked against their own app secret; a body naming none of them is
     # checked against every app secret, to tell a forged request (403) from an unknown number.
-    candidates = list(routed.values()) or _whatsapp_channels(session)
-    secrets_by_channel = {c.id: str(_safe_secrets(box, c).get("app_secret") or "")
-                          for c in candidates}
+    if not routed and None not in memo:
+        memo[None] = _whatsapp_channels(session)
+    candidates = list(routed.values()) or memo[None]
+    app_secrets: dict[tuple[int, Any], str] = session.info.setdefault(
+        "cauce_whatsapp_app_secrets", {})
+    secrets_by_channel = {}
+    for c in candidates:
+        if (c.id, c.secrets) not in app_secrets:
+            app_secrets[(c.id, c.secrets)] = str(_safe_secrets(box, c).get("app_secret") or "")
+        secrets_by_channel[c.id] = app_secrets[(c.id, c.secrets)]
     matched = wa.matching_secret(raw_body, signature, secrets_by_channel.values())
     if matched is None:
         log.warning("whatsapp_webhook_rejected", reason="signature mismatch",
