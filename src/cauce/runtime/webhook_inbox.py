@@ -138,7 +138,7 @@ def drain(cauce: Cauce, limit: int = 200, budget_seconds: float | None = None) -
     The batch also ends once it has worked ``budget_seconds`` (default: 10 ms on SQLite,
     whose single write lock the webhook route needs to store the next webhooks; 250 ms on
     PostgreSQL), so a drain never holds the route's answers back for long."""
-    from cauce.services.inbound import handle_whatsapp  # services import the runtime
+    from cauce.services.inbound import BATCH_MEMO, handle_whatsapp  # services import runtime
 
     table = _table()
     with cauce.transaction() as session:
@@ -153,6 +153,7 @@ def drain(cauce: Cauce, limit: int = 200, budget_seconds: float | None = None) -
             _maybe_prune(cauce, session)
             return 0
         now = cauce.clock.now()
+        session.info[BATCH_MEMO] = {}  # per-batch lookups (workspace rules), see inbound
         if budget_seconds is None:
             sqlite = session.get_bind().dialect.name == "sqlite"
             budget_seconds = SQLITE_BUDGET_SECONDS if sqlite else POSTGRES_BUDGET_SECONDS

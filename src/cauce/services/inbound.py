@@ -121,18 +121,31 @@ def _set_marketing_opt_out(contact: Contact, opted_out: bool, now: datetime,
     contact.updated_at = now
 
 
+BATCH_MEMO = "cauce_batch_memo"
+
+
 def workspace_rules(session: Session, workspace_id: int) -> rules.RulesConfig:
+    # A drained batch of webhooks (``session.info[BATCH_MEMO]``, see runtime.webhook_inbox)
+    # builds each workspace's rules once and keeps the workspace row loaded for the batch
+    # (the identity map holds rows weakly: without it every message reloads it).
+    memo: dict[Any, Any] | None = session.info.get(BATCH_MEMO)
+    if memo is not None and ("rules", workspace_id) in memo:
+        cached: rules.RulesConfig = memo[("rules", workspace_id)]
+        return cached
     ws = session.get(Workspace, workspace_id)
     settings = (ws.settings or {}) if ws else {}
     raw = settings.get("contact_rules") if isinstance(settings, dict) else None
     try:
-        return rules.RulesConfig.from_settings(
+        config = rules.RulesConfig.from_settings(
             raw if isinstance(raw, dict) else {}, timezone=ws.timezone if ws else "UTC",
             country=ws.country if ws else None)
     except ValueError as exc:
         log.warning("contact_rules_invalid", workspace_id=workspace_id, error=str(exc))
-        return rules.RulesConfig(timezone=ws.timezone if ws else "UTC",
-                                 country=ws.country if ws else None)
+        config = rules.RulesConfig(timezone=ws.timezone if ws else "UTC",
+                                   country=ws.country if ws else None)
+    if memo is not None:
+        memo[("rules", workspace_id)], memo[("workspace", workspace_id)] = config, ws
+    return config
 
 
 @dataclass
