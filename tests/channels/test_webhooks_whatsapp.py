@@ -397,6 +397,7 @@ def test_the_answer_comes_once_the_raw_body_is_committed(wa_api: TestClient,
     assert row.id == response.json()["webhook_id"] and row.status == "pending"
     assert json.loads(row.body) == payload and row.signature.startswith("sha256=")
     assert messages(cauce) == [] and inputs(cauce) == []
+    assert "cauce_webhooks_pending 1.0" in wa_api.get("/metrics").text
     assert webhook_inbox.drain(cauce) == 1
     (row,) = _stored(cauce)
     assert row.status == "done" and row.result is not None and row.result["messages"] == 1
@@ -508,3 +509,6 @@ def test_a_stored_webhook_that_no_longer_verifies_is_kept_as_failed(
     (row,) = _stored(cauce)
     assert row.status == "failed" and row.result is not None
     assert row.result["status_code"] == 403 and messages(cauce) == []
+    metrics = wa_api.get("/metrics").text
+    assert "cauce_webhooks_failed 1.0" in metrics and "cauce_webhooks_pending 0.0" in metrics
+    assert 'cauce_webhooks_parsed_total{outcome="failed"}' in metrics

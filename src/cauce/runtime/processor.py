@@ -31,7 +31,18 @@ from datetime import datetime
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Table, bindparam, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -386,12 +397,18 @@ class Processor:
         }
         # Waiting runs with their state; ended ones only as "ran this flow before" (their
         # states are not needed, and a long-time contact may have many).
+        # The status is compared as an expression (``status || ''``) so that the planner
+        # always goes through the contact index: with statistics taken while few runs
+        # existed (a big segment start), PostgreSQL believed 'waiting' rare and scanned every
+        # waiting run through the (workspace, flow, status) index for each batch, which made
+        # a 100,000-contact start quadratic (the last batches took 0.5 s each instead of 20 ms).
+        status = RuntimeRun.status.op("||")(literal(""))
         waiting = session.execute(
             select(RuntimeRun.id, RuntimeRun.contact_id, RuntimeRun.flow_id,
                    RuntimeRun.flow_version, RuntimeRun.state, RuntimeRun.status,
                    RuntimeRun.started_at, RuntimeRun.updated_at)
             .where(RuntimeRun.contact_id.in_(contact_ids),
-                   RuntimeRun.status == RunStatus.WAITING.value)
+                   status == RunStatus.WAITING.value)
         ).all()
         self._ensure_versions(session, {(r.flow_id, r.flow_version) for r in waiting})
         for r in waiting:
@@ -407,7 +424,7 @@ class Processor:
             select(RuntimeRun.contact_id, RuntimeRun.flow_id, func.count(),
                    func.max(RuntimeRun.updated_at))
             .where(RuntimeRun.contact_id.in_(contact_ids),
-                   RuntimeRun.status != RunStatus.WAITING.value)
+                   status != RunStatus.WAITING.value)
             .group_by(RuntimeRun.contact_id, RuntimeRun.flow_id)
         ):
             work[contact_id].past.append(PastRun(flow_id=flow_id, count=count,

@@ -25,6 +25,7 @@ from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from cauce.logging import get_logger
+from cauce.runtime import metrics
 from cauce.runtime.wakeup import INPUTS_CHANNEL, notify_after_commit
 from cauce.services.container import Cauce
 from cauce.store.models.runtime import INPUT_DONE, INPUT_FAILED, INPUT_PENDING, InboundWebhook
@@ -178,6 +179,8 @@ def drain(cauce: Cauce, limit: int = 200, budget_seconds: float | None = None) -
             settled.append({"id": row.id, "status": status, "result": result,
                             "processed_at": now})
         session.execute(update(InboundWebhook), settled)
+    for done in settled:
+        metrics.WEBHOOKS_PARSED.labels(done["status"]).inc()
     return len(settled)
 
 
