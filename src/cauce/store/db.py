@@ -37,6 +37,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             event.listen(engine, "begin", writer.begin)
             event.listen(engine, "commit", writer.end)
             event.listen(engine, "rollback", writer.end)
+            # A connection that goes back to the pool, or is thrown away, mid-transaction
+            # (an error that invalidated it) must not keep the mutex.
+            event.listen(engine, "checkin", writer.released)
+            event.listen(engine, "invalidate", writer.released)
             return engine
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
@@ -74,7 +78,13 @@ class _SqliteWriter:
             raise
 
     def end(self, conn: Any) -> None:
+        if conn.invalidated:
+            return  # released when it was invalidated; its info is gone with it
         if conn.info.pop("cauce_writer", False):
+            self._lock.release()
+
+    def released(self, _dbapi_conn: Any, record: Any, *_args: Any) -> None:
+        if record is not None and record.info.pop("cauce_writer", False):
             self._lock.release()
 
 
