@@ -6,13 +6,20 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
+import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from cauce.channels.whatsapp.webhook import sign
+from cauce.runtime import webhook_inbox
+from cauce.runtime.webhook_inbox import GroupCommit, group_commit
 from cauce.services.container import Cauce
 from cauce.services.messages import record_outbound
+from cauce.store.models import Contact, InboundWebhook
 from tests.channels.conftest import sample
 from tests.channels.support import (
     APP_SECRET,
@@ -23,6 +30,7 @@ from tests.channels.support import (
     inputs,
     messages,
     post_signed,
+    webhook_outcome,
 )
 from tests.support.fakes.graph_api import FakeGraphApi
 
@@ -51,7 +59,8 @@ def test_inbound_text_creates_contact_message_and_input(wa_api: TestClient,
                                                         cauce: Cauce) -> None:
     response = post_signed(wa_api, sample("inbound_text"))
     assert response.status_code == 200, response.text
-    assert response.json()["messages"] == 1
+    assert response.json()["queued"] is True  # stored raw, parsed by the runtime
+    assert webhook_outcome(wa_api, response)["messages"] == 1
     (msg,) = messages(cauce)
     assert (msg.direction, msg.kind, msg.channel_kind) == ("in", "text", "whatsapp")
     assert msg.text == "Hi, is the 2BR apartment still available?"
@@ -66,9 +75,9 @@ def test_inbound_text_creates_contact_message_and_input(wa_api: TestClient,
 
 
 def test_a_redelivery_changes_nothing(wa_api: TestClient, cauce: Cauce) -> None:
-    assert post_signed(wa_api, sample("inbound_text")).json()["messages"] == 1
+    assert webhook_outcome(wa_api, post_signed(wa_api, sample("inbound_text")))["messages"] == 1
     again = post_signed(wa_api, sample("inbound_text"))
-    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    assert again.status_code == 200 and webhook_outcome(wa_api, again)["duplicates"] == 1
     assert len(messages(cauce)) == 1 and len(inputs(cauce)) == 1
 
 
@@ -96,7 +105,7 @@ def test_replies_are_matched_to_the_message_that_asked(
     wa_api: TestClient, cauce: Cauce, name: str, fields: dict[str, Any]
 ) -> None:
     _sent_message(cauce)
-    assert post_signed(wa_api, sample(name)).json()["messages"] == 1
+    assert webhook_outcome(wa_api, post_signed(wa_api, sample(name)))["messages"] == 1
     (inp,) = inputs(cauce)
     assert inp.payload["reply_to"] == "run-1:ask:1"  # our key, found through context.id
     for key, value in fields.items():
@@ -106,7 +115,7 @@ def test_replies_are_matched_to_the_message_that_asked(
 def test_media_is_stored_by_id_and_fetched_on_demand(
     wa_api: TestClient, cauce: Cauce, graph: FakeGraphApi
 ) -> None:
-    assert post_signed(wa_api, sample("inbound_image")).json()["messages"] == 1
+    assert webhook_outcome(wa_api, post_signed(wa_api, sample("inbound_image")))["messages"] == 1
     (inp,) = inputs(cauce)
     assert inp.payload["media"]["id"] == "1003383421387256"
     assert inp.payload["text"] == "Photo of the leak"
@@ -195,7 +204,7 @@ def test_statuses_update_the_message_and_reach_the_run(
 ) -> None:
     _sent_message(cauce)
     response = post_signed(wa_api, sample(name))
-    assert response.json()["statuses"] == 1
+    assert webhook_outcome(wa_api, response)["statuses"] == 1
     (msg,) = messages(cauce)
     assert getattr(msg, f"{status}_at") is not None
     assert msg.pricing_category == category and msg.pricing_type == ptype
@@ -204,7 +213,7 @@ def test_statuses_update_the_message_and_reach_the_run(
     assert inp.kind == "delivery"
     assert inp.payload["message_key"] == "run-1:ask:1" and inp.payload["status"] == status
     again = post_signed(wa_api, sample(name))
-    assert again.json()["duplicates"] == 1 and len(inputs(cauce)) == 1
+    assert webhook_outcome(wa_api, again)["duplicates"] == 1 and len(inputs(cauce)) == 1
 
 
 def test_read_before_delivered_keeps_read(wa_api: TestClient, cauce: Cauce) -> None:
@@ -244,14 +253,14 @@ def test_status_found_by_our_key_when_the_wamid_was_lost(wa_api: TestClient,
     payload = sample("status_sent_pmp_utility_template")
     payload["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = \
         "run-9:n:1"
-    assert post_signed(wa_api, payload).json()["statuses"] == 1
+    assert webhook_outcome(wa_api, post_signed(wa_api, payload))["statuses"] == 1
     (msg,) = messages(cauce)
     assert msg.provider_id == OUR_WAMID and msg.status == "sent"
 
 
 def test_status_for_a_message_we_never_sent_is_ignored(wa_api: TestClient, cauce: Cauce) -> None:
     response = post_signed(wa_api, sample("status_sent_pmp_utility_template"))
-    assert response.status_code == 200 and response.json()["ignored"] == 1
+    assert response.status_code == 200 and webhook_outcome(wa_api, response)["ignored"] == 1
     assert inputs(cauce) == []
 
 
@@ -278,8 +287,6 @@ def test_wrong_signature_is_403(wa_api: TestClient, cauce: Cauce) -> None:
 
 def test_a_re_serialised_body_fails_the_signature(wa_api: TestClient) -> None:
     raw = json.dumps(sample("inbound_text"), indent=2).encode()
-    from cauce.channels.whatsapp.webhook import sign
-
     response = wa_api.post("/webhooks/whatsapp", content=json.dumps(sample("inbound_text")),
                            headers={"X-Hub-Signature-256": sign(raw, APP_SECRET)})
     assert response.status_code == 403
@@ -300,7 +307,8 @@ def test_unknown_number_is_acknowledged_and_logged(wa_api: TestClient, cauce: Ca
     response = post_signed(wa_api, payload)
     # 200 so Meta stops retrying a number we do not serve; nothing is stored.
     assert response.status_code == 200
-    assert response.json()["ignored"] == 1 and "999" in response.json()["problems"][0]
+    outcome = webhook_outcome(wa_api, response)
+    assert outcome["ignored"] == 1 and "999" in outcome["problems"][0]
     assert messages(cauce) == []
 
 
@@ -321,7 +329,7 @@ def test_a_bad_item_never_loses_the_valid_ones_in_the_same_batch(
     payload["entry"][0]["changes"].append(other_number)
     response = post_signed(wa_api, payload)
     assert response.status_code == 200
-    body = response.json()
+    body = webhook_outcome(wa_api, response)
     assert body["messages"] == 3  # the unknown type (kept as unsupported) and two texts
     assert len(body["problems"]) >= 3
     stored = {m.provider_id: m for m in messages(cauce)}
@@ -341,7 +349,7 @@ def test_two_numbers_route_to_their_own_workspace_channels(
     second["changes"][0]["value"]["metadata"]["phone_number_id"] = "222"
     second["changes"][0]["value"]["messages"][0]["id"] = "wamid.OTHER"
     payload["entry"].append(second)
-    assert post_signed(api, payload).json()["messages"] == 2
+    assert webhook_outcome(api, post_signed(api, payload))["messages"] == 2
     channels = {m.provider_id: m.channel_id for m in messages(cauce)}
     assert len(set(channels.values())) == 2
 
@@ -358,6 +366,149 @@ def test_template_status_updates_mirror_metas_decision(wa_api: TestClient, cauce
                       "message_template_language": "es_AR",
                       "reason": "Low quality: many users blocked this business"}}]}]}
     response = post_signed(wa_api, payload)
-    assert response.status_code == 200 and response.json()["statuses"] == 1
+    assert response.status_code == 200 and webhook_outcome(wa_api, response)["statuses"] == 1
     (template,) = wa_api.get(f"/api/v1/channels/{channel_id}/templates").json()["items"]
     assert template["status"] == "paused"
+
+
+# ---- stored raw, answered, parsed by the runtime --------------------------------------------
+
+
+def _post_only(client: TestClient, payload: Any, secret: str = APP_SECRET) -> Any:
+    """Post without parsing afterwards (post_signed drains the stored webhooks)."""
+    body = json.dumps(payload).encode()
+    return client.post("/webhooks/whatsapp", content=body, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": sign(body, secret)})
+
+
+def _stored(cauce: Cauce) -> list[InboundWebhook]:
+    with cauce.transaction() as session:
+        return list(session.scalars(select(InboundWebhook).order_by(InboundWebhook.id)))
+
+
+def test_the_answer_comes_once_the_raw_body_is_committed(wa_api: TestClient,
+                                                        cauce: Cauce) -> None:
+    payload = sample("inbound_text")
+    response = _post_only(wa_api, payload)
+    assert response.status_code == 200, response.text
+    # Durable before the answer: the row is committed (a new session sees it), nothing is
+    # parsed yet, so a process that dies now loses nothing.
+    (row,) = _stored(cauce)
+    assert row.id == response.json()["webhook_id"] and row.status == "pending"
+    assert json.loads(row.body) == payload and row.signature.startswith("sha256=")
+    assert messages(cauce) == [] and inputs(cauce) == []
+    assert "cauce_webhooks_pending 1.0" in wa_api.get("/metrics").text
+    assert webhook_inbox.drain(cauce) == 1
+    (row,) = _stored(cauce)
+    assert row.status == "done" and row.result is not None and row.result["messages"] == 1
+    assert [m.provider_id for m in messages(cauce)] == [good_id(payload)]
+    assert len(inputs(cauce)) == 1
+    assert webhook_inbox.drain(cauce) == 0  # settled once
+
+
+def good_id(payload: dict[str, Any]) -> str:
+    return str(payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
+
+
+def test_each_contacts_inputs_keep_the_order_its_webhooks_arrived_in(
+    wa_api: TestClient, cauce: Cauce
+) -> None:
+    senders = [f"5491150{n:06d}" for n in range(4)]
+    expected: dict[str, list[str]] = {f"+{s}": [] for s in senders}
+    for k in range(5):
+        for sender in senders:
+            payload = sample("inbound_text")
+            value = payload["entry"][0]["changes"][0]["value"]
+            value["contacts"][0]["wa_id"] = sender
+            msg = value["messages"][0]
+            msg.update({"from": sender, "id": f"wamid.{sender}.{k}"})
+            msg["text"]["body"] = f"message {k}"
+            assert _post_only(wa_api, payload).status_code == 200
+            expected[f"+{sender}"].append(f"wamid.{sender}.{k}")
+    while webhook_inbox.drain(cauce, limit=3):  # small batches: order must hold across them
+        pass
+    with cauce.transaction() as session:
+        phones = {c.id: c.phone for c in session.scalars(select(Contact))}
+    seen: dict[str, list[str]] = {p: [] for p in expected}
+    for inp in inputs(cauce):  # id order = processing order
+        seen[str(phones[inp.contact_id])].append(inp.payload["message_id"])
+    assert seen == expected
+
+
+def test_concurrent_webhooks_share_one_commit(cauce: Cauce, demo: Any) -> None:
+    writer = GroupCommit(cauce)
+    waiting = 11
+    first = threading.Event()
+    original = writer._flush
+
+    def flush(batch: list[Any]) -> None:
+        if not first.is_set():  # hold the first flush until every other writer is queued
+            first.set()
+            deadline = time.monotonic() + 10
+            while len(writer._queue) < waiting - 1 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        original(batch)
+
+    writer._flush = flush  # type: ignore[method-assign]
+    ids: list[int] = []
+
+    def write(n: int) -> None:
+        ids.append(writer.write(provider="whatsapp", body=b"{}", signature=f"sha256={n}",
+                                received_at=cauce.clock.now()))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(waiting)]
+    threads[0].start()
+    first.wait(10)
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(set(ids)) == waiting
+    assert writer.flushes == 2  # the first writer alone, then the ten that queued behind it
+    assert {r.id for r in _stored(cauce)} == set(ids)
+
+
+def test_a_number_connected_after_the_cache_was_filled_is_served_at_once(
+    api: TestClient, graph: FakeGraphApi, cauce: Cauce
+) -> None:
+    connect_whatsapp(api, graph.url)
+    assert webhook_outcome(api, post_signed(api, sample("inbound_text")))["messages"] == 1
+    connect_whatsapp(api, graph.url, phone_number_id="222", app_secret="other-app-secret",
+                     name="Soporte")
+    payload = sample("inbound_text")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = "222"
+    value["messages"][0]["id"] = "wamid.OTHER"
+    response = post_signed(api, payload, secret="other-app-secret")
+    assert response.status_code == 200, response.text
+    assert webhook_outcome(api, response)["messages"] == 1
+
+
+def test_a_rotated_app_secret_is_honoured_on_the_next_webhook(wa_api: TestClient,
+                                                              cauce: Cauce) -> None:
+    assert post_signed(wa_api, sample("inbound_text")).status_code == 200  # cache filled
+    channel_id = wa_api.get("/api/v1/channels").json()["items"][0]["id"]
+    updated = wa_api.patch(f"/api/v1/channels/{channel_id}",
+                           json={"secrets": {"app_secret": "rotated-secret"}})
+    assert updated.status_code == 200, updated.text
+    payload = sample("inbound_text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.AFTER"
+    assert post_signed(wa_api, payload, secret=APP_SECRET).status_code == 403
+    response = post_signed(wa_api, payload, secret="rotated-secret")
+    assert webhook_outcome(wa_api, response)["messages"] == 1
+
+
+def test_a_stored_webhook_that_no_longer_verifies_is_kept_as_failed(
+    wa_api: TestClient, cauce: Cauce
+) -> None:
+    # Stored while the old secret was valid; the secret changed before it was parsed.
+    body = json.dumps(sample("inbound_text")).encode()
+    group_commit(cauce).write(provider="whatsapp", body=body, signature=sign(body, "old"),
+                              received_at=cauce.clock.now())
+    assert webhook_inbox.drain(cauce) == 1
+    (row,) = _stored(cauce)
+    assert row.status == "failed" and row.result is not None
+    assert row.result["status_code"] == 403 and messages(cauce) == []
+    metrics = wa_api.get("/metrics").text
+    assert "cauce_webhooks_failed 1.0" in metrics and "cauce_webhooks_pending 0.0" in metrics
+    assert 'cauce_webhooks_parsed_total{outcome="failed"}' in metrics

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from cauce.api.ratelimit import Limit, RateLimiter
+from cauce.api.ratelimit import DatabaseCounter, Limit, RateLimiter
+from cauce.store.db import make_engine
+from cauce.store.models import RateLimitWindow
+from tests.support.databases import PostgresSchema
 
 
 class FrozenTime:
@@ -42,3 +48,28 @@ def test_webhook_paths_are_limited_per_path(api: TestClient) -> None:
     assert api.get("/api/v1/contacts").status_code == 200
     clock.now += 20
     assert api.post("/webhooks/whatsapp", content=b"{}").status_code != 429
+
+
+@pytest.mark.postgres
+def test_postgres_counters_are_shared_and_written_in_batches(
+    postgres_schema: PostgresSchema,
+) -> None:
+    """On PostgreSQL the counters are shared by every process (SQLite has one process and
+    counts in its memory)."""
+    engine = make_engine(postgres_schema.url)
+    postgres_schema.reset(engine)
+    ticks = FrozenTime()
+    first, second = (DatabaseCounter(engine, clock=ticks) for _ in range(2))
+    assert [first.hit("k", 60) for _ in range(3)] == [1, 2, 3]  # exact for its own hits
+    assert _row(engine) == 1  # written on the first hit only; two are still in memory
+    ticks.now += 2 * DatabaseCounter.FLUSH_SECONDS
+    assert first.hit("k", 60) == 4 and _row(engine) == 4  # one statement added the three
+    assert second.hit("k", 60) == 5  # another process sees them once written
+    assert [first.hit("other", 60), second.hit("other", 120)] == [1, 1]  # keys and windows
+    engine.dispose()
+
+
+def _row(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(RateLimitWindow.count).where(
+            RateLimitWindow.key == "k", RateLimitWindow.window_start == 60)) or 0)

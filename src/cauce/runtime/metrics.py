@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cauce.store.models.runtime import (
+    INPUT_FAILED,
     INPUT_PENDING,
     OUTBOX_DEAD,
     OUTBOX_PENDING,
     OUTBOX_SENDING,
+    InboundWebhook,
     OutboxItem,
     RuntimeInput,
     RuntimeTimer,
@@ -50,6 +52,12 @@ INPUTS_PENDING = Gauge("cauce_inputs_pending", "Inputs waiting to be processed")
 INPUTS_OLDEST = Gauge("cauce_inputs_oldest_seconds", "Age of the oldest pending input")
 TIMERS_DUE = Gauge("cauce_timers_due", "Timers due now and not yet fired")
 TIMERS_WAITING = Gauge("cauce_timers_waiting", "Timers in the future")
+WEBHOOKS_PARSED = Counter("cauce_webhooks_parsed", "Stored webhooks parsed, by outcome",
+                          ["outcome"])
+WEBHOOKS_PENDING = Gauge("cauce_webhooks_pending", "Webhooks stored and not parsed yet")
+WEBHOOKS_OLDEST = Gauge("cauce_webhooks_oldest_seconds", "Age of the oldest unparsed webhook")
+WEBHOOKS_FAILED = Gauge("cauce_webhooks_failed", "Stored webhooks that could not be parsed "
+                        "(kept 7 days with the reason)")
 
 
 def collect_gauges(session: Session, now: datetime) -> None:
@@ -64,6 +72,14 @@ def collect_gauges(session: Session, now: datetime) -> None:
     INPUTS_PENDING.set(pending[0] or 0)
     oldest = pending[1]
     INPUTS_OLDEST.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
+    waiting = session.execute(
+        select(func.count(), func.min(InboundWebhook.received_at))
+        .where(InboundWebhook.status == INPUT_PENDING)
+    ).one()
+    WEBHOOKS_PENDING.set(waiting[0] or 0)
+    WEBHOOKS_OLDEST.set((datetime.now(UTC) - waiting[1]).total_seconds() if waiting[1] else 0.0)
+    WEBHOOKS_FAILED.set(session.scalar(
+        select(func.count()).where(InboundWebhook.status == INPUT_FAILED)) or 0)
     due = session.scalar(select(func.count()).where(RuntimeTimer.due_at <= now)) or 0
     TIMERS_DUE.set(due)
     total = session.scalar(select(func.count()).select_from(RuntimeTimer)) or 0

@@ -1,6 +1,9 @@
 """Inbound webhooks: WhatsApp, Twilio SMS, generic SMS providers, email bounces.
 
-Every webhook is verified first, then all its work happens in the caller's one transaction:
+WhatsApp webhooks are stored raw by the route once :func:`verify_whatsapp` accepts them
+(``cauce.runtime.webhook_inbox``) and parsed by the runtime with :func:`handle_whatsapp`; the
+other providers are handled in the request. Either way a webhook is verified first, then all
+its work happens in one transaction:
 messages and statuses are stored, contacts found or created, and the run inputs submitted
 (``cauce.runtime.ingest.submit_input``), which workers process after commit. Each item is
 processed inside a savepoint, so one bad message is logged and skipped while the rest of the
@@ -11,6 +14,8 @@ batch is kept. Redeliveries are recognised (inbound: provider message id; status
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from cauce import limits
 from cauce.channels import rules
@@ -36,6 +41,7 @@ from cauce.security import SecretBox, constant_time_equal
 from cauce.services import contacts as contact_service
 from cauce.services import messages as message_service
 from cauce.services.channels import TEMPLATE_STATUSES, mark_broken, secrets_of
+from cauce.services.container import Cauce
 from cauce.services.errors import Invalid, ServiceError
 from cauce.store.models import Channel, Contact, Message, WhatsAppTemplate, Workspace
 
@@ -115,18 +121,31 @@ def _set_marketing_opt_out(contact: Contact, opted_out: bool, now: datetime,
     contact.updated_at = now
 
 
+BATCH_MEMO = "cauce_batch_memo"
+
+
 def workspace_rules(session: Session, workspace_id: int) -> rules.RulesConfig:
+    # A drained batch of webhooks (``session.info[BATCH_MEMO]``, see runtime.webhook_inbox)
+    # builds each workspace's rules once and keeps the workspace row loaded for the batch
+    # (the identity map holds rows weakly: without it every message reloads it).
+    memo: dict[Any, Any] | None = session.info.get(BATCH_MEMO)
+    if memo is not None and ("rules", workspace_id) in memo:
+        cached: rules.RulesConfig = memo[("rules", workspace_id)]
+        return cached
     ws = session.get(Workspace, workspace_id)
     settings = (ws.settings or {}) if ws else {}
     raw = settings.get("contact_rules") if isinstance(settings, dict) else None
     try:
-        return rules.RulesConfig.from_settings(
+        config = rules.RulesConfig.from_settings(
             raw if isinstance(raw, dict) else {}, timezone=ws.timezone if ws else "UTC",
             country=ws.country if ws else None)
     except ValueError as exc:
         log.warning("contact_rules_invalid", workspace_id=workspace_id, error=str(exc))
-        return rules.RulesConfig(timezone=ws.timezone if ws else "UTC",
-                                 country=ws.country if ws else None)
+        config = rules.RulesConfig(timezone=ws.timezone if ws else "UTC",
+                                   country=ws.country if ws else None)
+    if memo is not None:
+        memo[("rules", workspace_id)], memo[("workspace", workspace_id)] = config, ws
+    return config
 
 
 @dataclass
@@ -274,9 +293,119 @@ def _phone_number_ids(payload: Any) -> set[str]:
     return ids
 
 
+# Bumped after every commit that inserted, changed or deleted a channel in this process, so
+# this process's caches reload at once; other processes rely on the TTL and reload-on-miss.
+_channels_generation = [0]
+
+
+def _note_channel_change(_mapper: Any, _connection: Any, target: Channel) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info["cauce_channels_changed"] = True
+
+
+def _bump_after_commit(session: Session) -> None:
+    if session.info.pop("cauce_channels_changed", False):
+        _channels_generation[0] += 1
+
+
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop("cauce_channels_changed", None)
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    event.listen(Channel, _event, _note_channel_change)
+event.listen(Session, "after_commit", _bump_after_commit)
+event.listen(Session, "after_rollback", _forget_on_rollback)
+
+
+class WhatsAppNumbers:
+    """Every connected WhatsApp number's app secret, for the webhook route to check signatures
+    without a query per request.
+
+    Entries live ``TTL_SECONDS``; a body that names a number the cache does not know, or whose
+    signature matches none of the cached secrets, reloads it at once, so a number connected
+    (or a secret rotated) in any process is honoured on its first webhook. A number removed
+    elsewhere is accepted for at most the TTL and then refused where the stored webhook is
+    parsed (:func:`handle_whatsapp` checks the signature again against the database).
+    """
+
+    TTL_SECONDS = 10.0  # bounds how long a change made by another process can go unseen
+
+    def __init__(self, cauce: Cauce) -> None:
+        self._cauce = cauce
+        self._lock = threading.Lock()
+        self._by_number: dict[str, str] = {}
+        self._loaded_at = -1e18
+        self._generation = -1
+
+    def get(self, *, refresh: bool = False) -> dict[str, str]:
+        """``{phone_number_id: app_secret}``."""
+        with self._lock:
+            generation = _channels_generation[0]
+            if refresh or generation != self._generation or \
+                    time.monotonic() - self._loaded_at > self.TTL_SECONDS:
+                self._generation = generation
+                with self._cauce.transaction() as session:
+                    self._by_number = {
+                        c.identifier: str(_safe_secrets(self._cauce.secrets, c)
+                                          .get("app_secret") or "")
+                        for c in _whatsapp_channels(session) if c.identifier}
+                self._loaded_at = time.monotonic()
+            return self._by_number
+
+    @classmethod
+    def of(cls, cauce: Cauce) -> WhatsAppNumbers:
+        """This process's cache for ``cauce`` (created on first use)."""
+        numbers = cauce.extras.get("whatsapp_numbers")
+        if not isinstance(numbers, cls):
+            numbers = cls(cauce)
+            cauce.extras["whatsapp_numbers"] = numbers
+        return numbers
+
+
+def verify_whatsapp(numbers: WhatsAppNumbers, raw_body: bytes,
+                    signature: str | None) -> WebhookResult | None:
+    """What the webhook route checks before it stores a body: ``None`` when the body is to be
+    stored (and parsed later by :func:`handle_whatsapp`), else the refusal to answer."""
+    if not signature:
+        log.warning("whatsapp_webhook_rejected", reason="missing signature")
+        return WebhookResult(401, "missing X-Hub-Signature-256 header")
+    if len(raw_body) > limits.MAX_WEBHOOK_BODY_BYTES:
+        return WebhookResult(413, "webhook body too large")
+    try:
+        payload: Any = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    ids = _phone_number_ids(payload)
+    matched = None
+    for refresh in (False, True):
+        known = numbers.get(refresh=refresh)
+        # As in handle_whatsapp: the numbers named are checked against their own secrets; a
+        # body naming none we know is checked against every secret (forged vs unknown number).
+        candidates = [known[i] for i in ids if i in known] or list(known.values())
+        matched = wa.matching_secret(raw_body, signature, candidates)
+        if matched is not None and ids <= known.keys():
+            break
+    if matched is None:
+        log.warning("whatsapp_webhook_rejected", reason="signature mismatch",
+                    numbers=sorted(ids))
+        return WebhookResult(403, "X-Hub-Signature-256 does not match any app secret")
+    if payload is None:
+        log.warning("whatsapp_webhook_malformed", reason="not JSON")
+        return WebhookResult(400, "the body is not JSON")
+    try:
+        wa.check_envelope(payload)
+    except wa.MalformedPayload as exc:
+        log.warning("whatsapp_webhook_malformed", reason=str(exc))
+        return WebhookResult(400, str(exc))
+    return None
+
+
 def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature: str | None,
                     now: datetime) -> WebhookResult:
-    """Verify, route and process one WhatsApp webhook POST."""
+    """Verify, route and process one WhatsApp webhook (the runtime calls it for each stored
+    webhook, with ``now`` = when it arrived)."""
     result = WebhookResult()
     if not signature:
         log.warning("whatsapp_webhook_rejected", reason="missing signature")
@@ -288,12 +417,25 @@ def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature
     except (ValueError, UnicodeDecodeError):
         payload = None
     ids = _phone_number_ids(payload)
-    routed = {c.identifier: c for c in _whatsapp_channels(session, ids)} if ids else {}
+    # A drain parses many webhooks of the same numbers in one transaction (one session): look
+    # each set of numbers up, and decrypt each app secret, once per session.
+    memo: dict[Any, Any] = session.info.setdefault("cauce_whatsapp_channels", {})
+    key = frozenset(ids)
+    if key not in memo:
+        memo[key] = _whatsapp_channels(session, ids) if ids else []
+    routed = {c.identifier: c for c in memo[key]}
     # Numbers we know are checked against their own app secret; a body naming none of them is
     # checked against every app secret, to tell a forged request (403) from an unknown number.
-    candidates = list(routed.values()) or _whatsapp_channels(session)
-    secrets_by_channel = {c.id: str(_safe_secrets(box, c).get("app_secret") or "")
-                          for c in candidates}
+    if not routed and None not in memo:
+        memo[None] = _whatsapp_channels(session)
+    candidates = list(routed.values()) or memo[None]
+    app_secrets: dict[tuple[int, Any], str] = session.info.setdefault(
+        "cauce_whatsapp_app_secrets", {})
+    secrets_by_channel = {}
+    for c in candidates:
+        if (c.id, c.secrets) not in app_secrets:
+            app_secrets[(c.id, c.secrets)] = str(_safe_secrets(box, c).get("app_secret") or "")
+        secrets_by_channel[c.id] = app_secrets[(c.id, c.secrets)]
     matched = wa.matching_secret(raw_body, signature, secrets_by_channel.values())
     if matched is None:
         log.warning("whatsapp_webhook_rejected", reason="signature mismatch",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -9,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_SECONDS = 30.0
 
 
 class DatabaseUnavailable(Exception):
@@ -21,13 +25,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if url.startswith("sqlite"):
             engine = create_engine(
                 url,
-                connect_args={"check_same_thread": False, "timeout": 30},
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
                 **kwargs,
             )
             event.listen(engine, "connect", _sqlite_pragmas)
             # pysqlite's own transaction handling defers BEGIN; take the write lock up front
-            # so two writers never deadlock upgrading a read lock.
-            event.listen(engine, "begin", _sqlite_begin)
+            # so two writers never deadlock upgrading a read lock. Writers of this process
+            # queue on a mutex first: SQLite's busy handler polls with sleeps of up to 100 ms,
+            # which a waiting writer (a webhook's answer) would pay on every contention.
+            writer = _SqliteWriter()
+            event.listen(engine, "begin", writer.begin)
+            event.listen(engine, "commit", writer.end)
+            event.listen(engine, "rollback", writer.end)
+            # A connection that goes back to the pool, or is thrown away, mid-transaction
+            # (an error that invalidated it) must not keep the mutex.
+            event.listen(engine, "checkin", writer.released)
+            event.listen(engine, "invalidate", writer.released)
             return engine
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
@@ -43,12 +56,36 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+class _SqliteWriter:
+    """One writing transaction at a time per process and engine, handed over at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, conn: Any) -> None:
+        if not self._lock.acquire(timeout=SQLITE_BUSY_SECONDS):
+            raise OperationalError("BEGIN IMMEDIATE", None,
+                                   sqlite3.OperationalError("database is locked"))
+        conn.info["cauce_writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(conn)
+            raise
+
+    def end(self, conn: Any) -> None:
+        if conn.invalidated:
+            return  # released when it was invalidated; its info is gone with it
+        if conn.info.pop("cauce_writer", False):
+            self._lock.release()
+
+    def released(self, _dbapi_conn: Any, record: Any, *_args: Any) -> None:
+        if record is not None and record.info.pop("cauce_writer", False):
+            self._lock.release()
 
 
 def check_connection(engine: Engine) -> None:

@@ -1,8 +1,9 @@
 """Provider webhooks under /webhooks: WhatsApp, Twilio, generic SMS, email bounces.
 
-Each reads the raw body (signatures are over the exact bytes), then hands it to
-``cauce.services.inbound`` in one transaction off the event loop. Answers are short: providers
-only need the status code.
+Each reads the raw body (signatures are over the exact bytes). WhatsApp's, the high-volume one,
+is verified and stored raw, and parsed by the runtime after the answer; the others are handed
+to ``cauce.services.inbound`` in one transaction off the event loop. Answers are short:
+providers only need the status code.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from cauce.api.deps import CauceDep
 from cauce.api.errors import error_json
 from cauce.api.pagination import IdPath
+from cauce.logging import get_logger
+from cauce.runtime.webhook_inbox import group_commit
 from cauce.services import inbound
 from cauce.services.container import Cauce
 from cauce.services.inbound import WebhookResult
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+log = get_logger(__name__)
 
 _CODES = {400: "malformed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          413: "payload_too_large", 422: "invalid"}
+          413: "payload_too_large", 422: "invalid", 503: "unavailable"}
 
 
 def _answer(result: WebhookResult) -> JSONResponse:
@@ -63,15 +68,33 @@ def whatsapp_verify(
 @router.post("/whatsapp", operation_id="whatsapp_webhook",
              responses={400: {"description": "Malformed body"},
                         401: {"description": "Missing X-Hub-Signature-256"},
-                        403: {"description": "Signature does not match"}})
+                        403: {"description": "Signature does not match"},
+                        503: {"description": "Could not be stored; the provider retries"}})
 async def whatsapp_webhook(request: Request, cauce: CauceDep) -> JSONResponse:
-    """Inbound messages, statuses and preference changes for every number of the app."""
+    """Inbound messages, statuses and preference changes for every number of the app.
+
+    Verified against the cached app secrets, stored raw (one row, committed together with
+    concurrent webhooks) and answered; the runtime parses it into contacts, messages and run
+    inputs right after, in arrival order (``cauce.runtime.webhook_inbox``)."""
     raw = await request.body()
     signature = request.headers.get("x-hub-signature-256")
     now = cauce.clock.now()
-    result = await _in_transaction(
-        cauce, lambda s: inbound.handle_whatsapp(s, cauce.secrets, raw, signature, now))
-    return _answer(result)
+
+    def store() -> WebhookResult | int:
+        refused = inbound.verify_whatsapp(inbound.WhatsAppNumbers.of(cauce), raw, signature)
+        if refused is not None:
+            return refused
+        return group_commit(cauce).write(provider="whatsapp", body=raw,
+                                         signature=signature or "", received_at=now)
+
+    try:
+        outcome = await run_in_threadpool(store)
+    except SQLAlchemyError as exc:
+        log.error("whatsapp_webhook_not_stored", error=str(exc)[:300])
+        return error_json(503, "unavailable", "the webhook could not be stored; retry later")
+    if isinstance(outcome, WebhookResult):
+        return _answer(outcome)
+    return JSONResponse({"ok": True, "queued": True, "webhook_id": outcome})
 
 
 def _public_url(request: Request, cauce: Cauce) -> str:

@@ -132,13 +132,19 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def parse(payload: Any) -> list[Change]:
-    """Every change of every entry. Raises :class:`MalformedPayload` only when the envelope
-    itself is wrong; problems with single items are reported per change."""
+def check_envelope(payload: Any) -> None:
+    """Raise :class:`MalformedPayload` unless ``payload`` is a WhatsApp webhook envelope (what
+    the webhook route checks before it stores a body to parse later)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         raise MalformedPayload("expected {object: whatsapp_business_account, entry: [...]}")
     if payload.get("object") not in (None, "whatsapp_business_account"):
         raise MalformedPayload(f"object '{payload.get('object')}' is not whatsapp_business_account")
+
+
+def parse(payload: Any) -> list[Change]:
+    """Every change of every entry. Raises :class:`MalformedPayload` only when the envelope
+    itself is wrong; problems with single items are reported per change."""
+    check_envelope(payload)
     changes: list[Change] = []
     for e, entry in enumerate(payload["entry"]):
         for c, raw_change in enumerate(_list(_dict(entry).get("changes"))):

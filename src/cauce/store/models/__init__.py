@@ -28,6 +28,7 @@ from cauce.store.models.integrations import WebhookSubscription
 from cauce.store.models.messages import Message
 from cauce.store.models.runtime import (
     FlowCounter,
+    InboundWebhook,
     OutboxItem,
     RateBucket,
     RuntimeClock,
@@ -54,6 +55,7 @@ __all__ = [
     "FlowVersion",
     "ImportChunk",
     "ImportJob",
+    "InboundWebhook",
     "InboxNote",
     "Membership",
     "Message",

@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cauce.store.base import Base, BigId, JsonType
@@ -62,6 +72,33 @@ class RuntimeInput(Base):
     created_at: Mapped[datetime]
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class InboundWebhook(Base):
+    """A provider webhook as it arrived (raw body and signature), stored before it is answered.
+
+    The webhook route verifies the signature, inserts this row (group commit with concurrent
+    requests) and answers; the runtime parses it into contacts, messages and inputs later, in
+    id order, and records what it did in ``result``.
+    """
+
+    __tablename__ = "inbound_webhooks"
+    __table_args__ = (
+        Index(
+            "ix_inbound_webhooks_pending", "id",
+            postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_inbound_webhooks_processed", "processed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(8), default=INPUT_PENDING)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=None)
 
 
 class RuntimeRun(Base):
