@@ -1,4 +1,5 @@
-"""What several browser tests do: sign in, check accessibility, collect visible text."""
+"""What several browser tests do: sign in, check accessibility, collect visible text, build a
+flow on the editor's canvas."""
 
 from __future__ import annotations
 
@@ -29,6 +30,33 @@ def sign_in_with_key(page: Page, api_key: str) -> None:
     page.get_by_test_id("api-key").fill(api_key)
     page.get_by_test_id("api-key").press("Enter")
     expect(page.get_by_test_id("workspace-name")).to_be_visible()
+
+
+def sign_in_with_password(page: Page, email: str, password: str) -> None:
+    """Sign in as a person (an agent's inbox view "mine" needs a user, not an API key)."""
+    page.goto("/")
+    page.locator("input[autocomplete=username]").fill(email)
+    page.locator("input[autocomplete=current-password]").fill(password)
+    page.locator("input[autocomplete=current-password]").press("Enter")
+    expect(page.get_by_test_id("workspace-name")).to_be_visible()
+
+
+def drop_node(page: Page, node_type: str, x: int, y: int) -> None:
+    """Drag a node type from the editor's palette onto the canvas at (x, y)."""
+    page.get_by_test_id(f"palette-{node_type}").drag_to(
+        page.get_by_test_id("canvas"), target_position={"x": x, "y": y})
+
+
+def connect_exit(page: Page, source: str, exit_name: str, target: str) -> None:
+    """Drag from the handle of ``source``'s exit to ``target``'s inlet."""
+    handle = page.get_by_test_id(f"handle-{source}-{exit_name}")
+    inlet = page.get_by_test_id(f"node-{target}").locator(".react-flow__handle-left")
+    box_a, box_b = handle.bounding_box(), inlet.bounding_box()
+    assert box_a and box_b
+    page.mouse.move(box_a["x"] + box_a["width"] / 2, box_a["y"] + box_a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box_b["x"] + box_b["width"] / 2, box_b["y"] + box_b["height"] / 2, steps=8)
+    page.mouse.up()
 
 
 def axe_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:

@@ -315,8 +315,12 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
     void setCenter(node.position.x + 100, node.position.y + 60, { zoom: 1, duration: 300 })
   }
 
+  // While the deferred document lags behind the graph (the render right after an edit), the
+  // document compared with the saved one is the old one: "saved" then would be a lie, and a
+  // reader of the draft (a person, a test) would miss the edit just made.
+  const unsaved = graph !== deferredGraph || docJson !== savedDoc
   const saveState: SaveState =
-    busy === 'saving' ? 'saving' : docJson !== savedDoc ? (busy === 'error' ? 'error' : 'dirty') : 'saved'
+    busy === 'saving' ? 'saving' : unsaved ? (busy === 'error' ? 'error' : 'dirty') : 'saved'
   const statusText = {
     saved: t('editor.saved'), dirty: t('editor.unsaved'), saving: t('editor.saving'),
     error: t('editor.unsaved'),
