@@ -48,7 +48,10 @@ def drop_node(page: Page, node_type: str, x: int, y: int) -> None:
 
 
 def connect_exit(page: Page, source: str, exit_name: str, target: str) -> None:
-    """Drag from the handle of ``source``'s exit to ``target``'s inlet."""
+    """Drag from the handle of ``source``'s (unwired) exit to ``target``'s inlet; the new
+    edge must be drawn."""
+    edges = page.locator(".react-flow__edge")
+    before = edges.count()
     handle = page.get_by_test_id(f"handle-{source}-{exit_name}")
     inlet = page.get_by_test_id(f"node-{target}").locator(".react-flow__handle-left")
     box_a, box_b = handle.bounding_box(), inlet.bounding_box()
@@ -57,6 +60,7 @@ def connect_exit(page: Page, source: str, exit_name: str, target: str) -> None:
     page.mouse.down()
     page.mouse.move(box_b["x"] + box_b["width"] / 2, box_b["y"] + box_b["height"] / 2, steps=8)
     page.mouse.up()
+    expect(edges).to_have_count(before + 1)
 
 
 def axe_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
