@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from playwright.sync_api import Page, expect
 
 I18N = Path(__file__).resolve().parents[2] / "web" / "src" / "i18n"
+SETTLE_SECONDS = 20
+T = TypeVar("T")
 
 
 def dictionaries() -> dict[str, dict[str, str]]:
@@ -84,9 +88,11 @@ def untranslated(page: Page, lang: str) -> list[str]:
     """UI strings of the other language visible on the page (strings equal in both are fine)."""
     dicts = dictionaries()
     other = "en" if lang == "es" else "es"
+    # A string whose only fixed text is a short word between placeholders ("{status} en
+    # {node}") would match any sentence with that word, such as an agent's note.
     foreign = [
         _pattern(value) for key, value in dicts[other].items()
-        if value != dicts[lang].get(key) and len(value) > 2
+        if value != dicts[lang].get(key) and len(re.sub(r"\{\w+\}", "", value).strip()) > 2
     ]
     own = [_pattern(value) for value in dicts[lang].values()]
     texts: list[str] = page.evaluate(
@@ -126,3 +132,22 @@ def api_call(webapp: Any, method: str, path: str, **kwargs: Any) -> Any:
         "Authorization": f"Bearer {webapp.demo.api_key}"}, **kwargs)
     assert answer.status_code < 300, answer.text
     return answer.json() if answer.content else None
+
+
+def advance_clock(webapp: Any, seconds: float) -> None:
+    """Move the server's virtual clock (0 makes the runtime take pending inputs now)."""
+    api_call(webapp, "POST", "/sim/clock/advance", json={"seconds": seconds})
+
+
+def settle(webapp: Any, what: Callable[[], T], message: str) -> T:
+    """Let the embedded runtime work (it runs in the server's threads) until ``what()`` is
+    truthy; fail after SETTLE_SECONDS saying what was awaited."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        advance_clock(webapp, 0)
+        value = what()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(0.05)

@@ -1,5 +1,5 @@
-/** The agent inbox and the dashboard (contract: /work/inbox-contract.md; routes owned by the
- * inbox and dashboard areas). Pure mapping helpers are exported for the unit tests. */
+/** The agent inbox and the dashboard (routes: docs/crm.md "Inbox API", docs/api.md
+ * "Dashboard"). Pure mapping helpers are exported for the unit tests. */
 import { ApiError, api } from './client'
 
 export interface Conversation {
