@@ -112,14 +112,21 @@ def test_scene1_lead_flow_from_scratch_to_the_agent_and_the_dashboard(
     page.screenshot(path=screenshots / "scene1-editor-es.png")
 
     draft = api_call(webapp, "GET", f"/flows/{flow_id}")["draft"]
-    nodes = {n["id"]: n for n in draft["nodes"]}
-    assert draft["triggers"] == [{"type": "ad_referral"}] or draft["triggers"][0]["type"] == (
-        "ad_referral")
-    assert nodes["whatsapp_buttons"]["exits"]["comprar"] == "add_tag"
-    assert nodes["whatsapp_buttons"]["exits"]["asesor"] == "add_tag_2"
-    assert nodes["add_tag"]["config"]["tags"] == ["interes-compra"]
-    assert nodes["wait_for_reply"]["exits"]["timeout"] == "handoff"
-    assert nodes["handoff"]["config"]["team"] == TEAM
+    assert [t["type"] for t in draft["triggers"]] == ["ad_referral"]
+    wires = {(n["id"], exit_name): target for n in draft["nodes"]
+             for exit_name, target in n["exits"].items() if target}
+    assert wires == {
+        ("whatsapp_buttons", "comprar"): "add_tag", ("whatsapp_buttons", "asesor"): "add_tag_2",
+        ("add_tag", "next"): "whatsapp_text", ("add_tag_2", "next"): "whatsapp_text",
+        ("whatsapp_text", "next"): "wait_for_reply",
+        ("wait_for_reply", "replied"): "handoff", ("wait_for_reply", "timeout"): "handoff",
+    }
+    configs = {n["id"]: n["config"] for n in draft["nodes"]}
+    assert [b["id"] for b in configs["whatsapp_buttons"]["buttons"]] == ["comprar", "asesor"]
+    assert configs["add_tag"]["tags"] == ["interes-compra"]
+    assert configs["add_tag_2"]["tags"] == ["interes-asesor"]
+    assert configs["wait_for_reply"]["timeout"] == "7d"
+    assert configs["handoff"]["team"] == TEAM and configs["handoff"]["priority"] == "high"
 
     page.get_by_test_id("publish").click()
     expect(page.get_by_test_id("editor-message")).to_have_text("Versión 1 publicada")
