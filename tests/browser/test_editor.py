@@ -3,42 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import WebApp
 from tests.browser.helpers import (
+    api_call,
     axe_violations,
+    connect_exit,
     describe,
+    drop_node,
     sign_in_with_key,
     untranslated,
     use_language,
 )
-
-
-def _api(webapp: WebApp, method: str, path: str, **kwargs: Any) -> Any:
-    answer = httpx.request(method, f"{webapp.base_url}/api/v1{path}", headers={
-        "Authorization": f"Bearer {webapp.demo.api_key}"}, **kwargs)
-    assert answer.status_code < 300, answer.text
-    return answer.json()
-
-
-def _drop(page: Page, node_type: str, x: int, y: int) -> None:
-    page.get_by_test_id(f"palette-{node_type}").drag_to(
-        page.get_by_test_id("canvas"), target_position={"x": x, "y": y})
-
-
-def _connect(page: Page, source: str, exit_name: str, target: str) -> None:
-    handle = page.get_by_test_id(f"handle-{source}-{exit_name}")
-    inlet = page.get_by_test_id(f"node-{target}").locator(".react-flow__handle-left")
-    box_a, box_b = handle.bounding_box(), inlet.bounding_box()
-    assert box_a and box_b
-    page.mouse.move(box_a["x"] + box_a["width"] / 2, box_a["y"] + box_a["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(box_b["x"] + box_b["width"] / 2, box_b["y"] + box_b["height"] / 2, steps=8)
-    page.mouse.up()
 
 
 def test_build_a_flow_by_drag_and_drop_and_save_it(
@@ -52,16 +30,16 @@ def test_build_a_flow_by_drag_and_drop_and_save_it(
     expect(page.get_by_test_id("flow-name")).to_have_value("Leads from WhatsApp")
     flow_id = int(page.url.rsplit("/", 1)[1])
 
-    _drop(page, "whatsapp_buttons", 120, 120)
-    _drop(page, "add_tag", 520, 60)
-    _drop(page, "end", 520, 320)
+    drop_node(page, "whatsapp_buttons", 120, 120)
+    drop_node(page, "add_tag", 520, 60)
+    drop_node(page, "end", 520, 320)
     expect(page.get_by_test_id("node-whatsapp_buttons")).to_be_visible()
     page.screenshot(path=screenshots / "editor-dropped.png")
-    _connect(page, "whatsapp_buttons", "buy", "add_tag")
-    _connect(page, "add_tag", "next", "end")
+    connect_exit(page, "whatsapp_buttons", "buy", "add_tag")
+    connect_exit(page, "add_tag", "next", "end")
     expect(page.get_by_test_id("save-status")).to_have_text("Draft saved", timeout=10_000)
 
-    draft = _api(webapp, "GET", f"/flows/{flow_id}")["draft"]
+    draft = api_call(webapp, "GET", f"/flows/{flow_id}")["draft"]
     nodes = {n["id"]: n for n in draft["nodes"]}
     assert set(nodes) == {"whatsapp_buttons", "add_tag", "end"}
     assert nodes["whatsapp_buttons"]["exits"]["buy"] == "add_tag"
@@ -74,13 +52,13 @@ def test_exits_follow_the_config_undo_redo_and_publish_after_fixing_errors(
     page: Page, webapp: WebApp, screenshots: Path, axe_source: str
 ) -> None:
     use_language(page, "en")
-    flow = _api(webapp, "POST", "/flows", json={"document": {
+    flow = api_call(webapp, "POST", "/flows", json={"document": {
         "format": 1, "metadata": {"name": "Menu"}, "nodes": []}})
     sign_in_with_key(page, webapp.demo.api_key)
     page.goto(f"/#/flows/{flow['id']}")
-    _drop(page, "whatsapp_buttons", 120, 120)
-    _drop(page, "end", 520, 200)
-    _connect(page, "whatsapp_buttons", "buy", "end")
+    drop_node(page, "whatsapp_buttons", 120, 120)
+    drop_node(page, "end", 520, 200)
+    connect_exit(page, "whatsapp_buttons", "buy", "end")
     page.get_by_test_id("node-whatsapp_buttons").click()
     inspector = page.get_by_test_id("inspector")
     expect(page.get_by_test_id("handle-whatsapp_buttons-support")).to_be_visible()
@@ -109,23 +87,23 @@ def test_exits_follow_the_config_undo_redo_and_publish_after_fixing_errors(
     expect(settings.get_by_role("group", name="Incoming message")).to_be_visible()
     expect(page.get_by_test_id("save-status")).to_have_text("Draft saved", timeout=10_000)
     page.screenshot(path=screenshots / "editor-settings-en.png")
-    problems = _api(webapp, "POST", f"/flows/{flow['id']}/validate")["problems"]
-    assert [p for p in problems if p["severity"] == "error"] == [], _api(
+    problems = api_call(webapp, "POST", f"/flows/{flow['id']}/validate")["problems"]
+    assert [p for p in problems if p["severity"] == "error"] == [], api_call(
         webapp, "GET", f"/flows/{flow['id']}")["draft"]
     expect(page.get_by_test_id("problems").locator(".badge.error")).to_have_count(0)
     violations = axe_violations(page, axe_source)
     assert violations == [], describe(violations)
     page.get_by_test_id("publish").click()
     expect(page.get_by_test_id("editor-message")).to_have_text("Published version 1")
-    versions = _api(webapp, "GET", f"/flows/{flow['id']}/versions")
+    versions = api_call(webapp, "GET", f"/flows/{flow['id']}/versions")
     assert [v["number"] for v in versions] == [1]
-    document = _api(webapp, "GET", f"/flows/{flow['id']}/versions/1")["document"]
+    document = api_call(webapp, "GET", f"/flows/{flow['id']}/versions/1")["document"]
     assert document["triggers"][0]["type"] == "inbound_message"
     buttons = document["nodes"][0]["config"]["buttons"]
     assert [b["title"] for b in buttons] == ["Comprar ahora", "Asesor comercial"]
     assert document["nodes"][0]["exits"]["buy"] == "end"
     # a second version with one more node: its diff summary, then roll back to v1
-    _drop(page, "add_tag", 300, 420)
+    drop_node(page, "add_tag", 300, 420)
     expect(page.get_by_test_id("save-status")).to_have_text("Draft saved", timeout=10_000)
     page.get_by_test_id("publish").click()
     expect(page.get_by_test_id("editor-message")).to_have_text("Published version 2")
@@ -133,7 +111,7 @@ def test_exits_follow_the_config_undo_redo_and_publish_after_fixing_errors(
     expect(page.get_by_test_id("diff-2")).to_have_text("+1 nodes, −0, 0 changed")
     page.get_by_role("button", name="Publish version 1 again").click()
     expect(page.get_by_test_id("editor-message")).to_have_text("Published version 3")
-    assert _api(webapp, "GET", f"/flows/{flow['id']}")["published_version"] == 3
+    assert api_call(webapp, "GET", f"/flows/{flow['id']}")["published_version"] == 3
 
     page.get_by_label("Language").select_option("es")
     expect(page.get_by_role("button", name="Publicar", exact=True)).to_be_visible()

@@ -4,13 +4,12 @@ the active node on the canvas and the run's event log."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import WebApp
 from tests.browser.helpers import (
+    api_call,
     axe_violations,
     describe,
     sign_in_with_key,
@@ -57,23 +56,13 @@ FLOW = {
 }
 
 
-def _api(webapp: WebApp, method: str, path: str, **kwargs: Any) -> Any:
-    answer = httpx.request(
-        method,
-        f"{webapp.base_url}/api/v1{path}",
-        headers={"Authorization": f"Bearer {webapp.demo.api_key}"},
-        **kwargs,
-    )
-    assert answer.status_code < 300, answer.text
-    return answer.json() if answer.content else None
-
-
 def test_simulator_buttons_time_travel_and_event_log(
     page: Page, webapp: WebApp, screenshots: Path, axe_source: str
 ) -> None:
-    flow = _api(webapp, "POST", "/flows", json={"document": FLOW})
-    _api(webapp, "POST", f"/flows/{flow['id']}/publish", json={})
-    _api(webapp, "POST", "/contact-fields", json={"key": "plan", "type": "text", "label": "Plan"})
+    flow = api_call(webapp, "POST", "/flows", json={"document": FLOW})
+    api_call(webapp, "POST", f"/flows/{flow['id']}/publish", json={})
+    api_call(webapp, "POST", "/contact-fields",
+             json={"key": "plan", "type": "text", "label": "Plan"})
     use_language(page, "es")
     sign_in_with_key(page, webapp.demo.api_key)
     page.goto(f"/#/flows/{flow['id']}")
@@ -137,8 +126,8 @@ def test_simulator_fires_an_event_and_an_ad_click(page: Page, webapp: WebApp) ->
             {"id": "end", "type": "end", "config": {}, "exits": {}},
         ],
     }
-    flow = _api(webapp, "POST", "/flows", json={"document": doc})
-    _api(webapp, "POST", f"/flows/{flow['id']}/publish", json={})
+    flow = api_call(webapp, "POST", "/flows", json={"document": doc})
+    api_call(webapp, "POST", f"/flows/{flow['id']}/publish", json={})
     use_language(page, "en")
     sign_in_with_key(page, webapp.demo.api_key)
     page.goto(f"/#/flows/{flow['id']}")
@@ -155,11 +144,12 @@ def test_simulator_fires_an_event_and_an_ad_click(page: Page, webapp: WebApp) ->
     sim.get_by_role("button", name="Click the ad").click()
     expect(sim.get_by_test_id("sim-chat").locator("li.bubble.in")).to_have_count(1, timeout=10000)
 
-    contact_id = _api(webapp, "GET", "/contacts", params={"q": "+5491155550202"})["items"][0]["id"]
-    pipeline = _api(
+    contacts = api_call(webapp, "GET", "/contacts", params={"q": "+5491155550202"})
+    contact_id = contacts["items"][0]["id"]
+    pipeline = api_call(
         webapp, "POST", "/pipelines", json={"name": "Sim", "stages": ["Nuevo", "Ganado"]}
     )
-    opp = _api(
+    opp = api_call(
         webapp,
         "POST",
         "/opportunities",
@@ -173,4 +163,4 @@ def test_simulator_fires_an_event_and_an_ad_click(page: Page, webapp: WebApp) ->
     expect(sim.get_by_label("Stage of Plan anual")).to_have_value(
         str(pipeline["stages"][1]["id"]), timeout=10000
     )
-    assert _api(webapp, "GET", f"/opportunities/{opp['id']}")["stage"] == "Ganado"
+    assert api_call(webapp, "GET", f"/opportunities/{opp['id']}")["stage"] == "Ganado"

@@ -276,6 +276,24 @@ def test_flow_filter_and_range(
         "from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}).status_code == 422
 
 
+def test_the_default_range_counts_what_happened_at_this_instant(
+    api: TestClient, cauce: Cauce, demo: DemoCredentials, clock: VirtualClock,
+) -> None:
+    """The virtual clock stands still between jumps: a run started a moment ago carries
+    exactly the server's now, and the dashboard without dates must still count it."""
+    ws = demo.workspace_id
+    sales = _publish(cauce, ws, SALES)
+    contact = api.post("/api/v1/contacts", json={"phone": "+5491122334499"}).json()["id"]
+    _event(cauce, ws, contact, "lead")
+    _settle(cauce)
+    d = api.get("/api/v1/dashboard").json()
+    assert datetime.fromisoformat(d["range"]["to"].replace("Z", "+00:00")) > clock.now()
+    funnel = {f["flow_id"]: f for f in d["funnel"]}
+    assert funnel[sales]["runs"] == 1
+    assert funnel[sales]["nodes"][0] == {**funnel[sales]["nodes"][0], "node_id": "hello",
+                                         "entered": 1}
+
+
 def test_price_table_and_settings_change_the_figures(
     api: TestClient, cauce: Cauce, demo: DemoCredentials, clock: VirtualClock,
 ) -> None:

@@ -44,6 +44,7 @@ from cauce.store.models import (
 )
 
 DEFAULT_RANGE_DAYS = 30
+DEFAULT_END_AFTER_NOW = timedelta(microseconds=1)
 MAX_RANGE_DAYS = 366
 _SETTINGS_KEY = "dashboard"
 
@@ -337,7 +338,10 @@ def window(
     session: Session, workspace_id: int, start: datetime | None, end: datetime | None,
     flow_id: int | None, now: datetime,
 ) -> Window:
-    end = _utc(end, "to") if end is not None else now
+    # The default range ends just after now: what happened at this very instant counts. On a
+    # virtual clock (the simulator) time stands still between jumps, so a run started a
+    # moment ago carries exactly ``now`` and an end of ``now`` (exclusive) would hide it.
+    end = _utc(end, "to") if end is not None else now + DEFAULT_END_AFTER_NOW
     if start is not None:
         start = _utc(start, "from")
     else:

@@ -51,6 +51,10 @@ describe('dashboard mapping', () => {
     expect(dashboardPath({ from: '2026-03-01', to: '2026-03-31', flowId: 4 }))
       .toBe('/dashboard?from=2026-03-01T00%3A00%3A00Z&to=2026-03-31T23%3A59%3A59Z&flow_id=4')
   })
+  it('leaves the range to the server when no dates are given', () => {
+    expect(dashboardPath({})).toBe('/dashboard')
+    expect(dashboardPath({ flowId: 4 })).toBe('/dashboard?flow_id=4')
+  })
   it('turns a flow funnel into labels, counts and shares of the first step', () => {
     expect(funnelSeries(funnel, 4)).toEqual({ flowId: 4, labels: ['Saludo', 'b'], counts: [200, 50], shares: [100, 25] })
     expect(funnelSeries(funnel, null).flowId).toBe(4)

@@ -1,5 +1,5 @@
-/** The agent inbox and the dashboard (contract: /work/inbox-contract.md; routes owned by the
- * inbox and dashboard areas). Pure mapping helpers are exported for the unit tests. */
+/** The agent inbox and the dashboard (routes: docs/crm.md "Inbox API", docs/api.md
+ * "Dashboard"). Pure mapping helpers are exported for the unit tests. */
 import { ApiError, api } from './client'
 
 export interface Conversation {
@@ -101,6 +101,9 @@ export function workOrder(list: Conversation[]): Conversation[] {
 // ---- dashboard -----------------------------------------------------------------------------
 
 export interface Dashboard {
+  /** The range the figures cover: the one asked for, or the server's default (the 30 days
+   * before the server's now, which is the virtual clock's time in a simulation). */
+  range: { from: string; to: string; flow_id: number | null }
   cards: { conversion_rate: number | null; conversions: number; hours_saved_month: number | null; nps: number | null; csat: number | null }
   funnel: { flow_id: number; nodes: { node_id: string; label: string; entered: number }[] }[]
   handling_time: { avg_first_response_s: number | null; avg_resolution_s: number | null; series: { date: string; avg_first_response_s?: number | null; avg_resolution_s?: number | null }[] }
@@ -111,10 +114,14 @@ export interface Dashboard {
   errors: { code: string; count: number; reason: string; recommendation: string }[]
 }
 
-export function dashboardPath(f: { from: string; to: string; flowId?: number | null }): string {
-  const p = new URLSearchParams({ from: `${f.from}T00:00:00Z`, to: `${f.to}T23:59:59Z` })
+/** The dashboard query; without dates the server picks its default range. */
+export function dashboardPath(f: { from?: string; to?: string; flowId?: number | null }): string {
+  const p = new URLSearchParams()
+  if (f.from) p.set('from', `${f.from}T00:00:00Z`)
+  if (f.to) p.set('to', `${f.to}T23:59:59Z`)
   if (f.flowId) p.set('flow_id', String(f.flowId))
-  return `/dashboard?${p.toString()}`
+  const query = p.toString()
+  return query ? `/dashboard?${query}` : '/dashboard'
 }
 export const getDashboard = (f: Parameters<typeof dashboardPath>[0]) => api<Dashboard>('GET', dashboardPath(f))
 

@@ -2,9 +2,9 @@ import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } f
 import type { DragEvent } from 'react'
 import {
   Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, applyNodeChanges,
-  useReactFlow,
+  useReactFlow, useStore, useUpdateNodeInternals,
 } from '@xyflow/react'
-import type { Connection, EdgeChange, NodeChange } from '@xyflow/react'
+import type { Connection, EdgeChange, NodeChange, ReactFlowState } from '@xyflow/react'
 import {
   getFlow, getFlowSchema, getVersion, listNodeTypes, listVersions, nodeExits, publishFlow, rollbackFlow, saveDraft, validateFlow,
 } from '../api/flows'
@@ -61,6 +61,16 @@ export function FlowEditor({ flowId }: { flowId: number }) {
       <EditorBody flow={loaded.flow} types={loaded.types} flowSchema={loaded.flowSchema} />
     </ReactFlowProvider>
   )
+}
+
+/** Ids (NUL-separated, so the selector's answer compares by value) of the nodes React Flow
+ * has measured but whose handle positions it does not know. */
+function nodesWithoutHandles(state: ReactFlowState): string {
+  const ids: string[] = []
+  for (const [id, node] of state.nodeLookup) {
+    if (node.measured.width !== undefined && !node.internals.handleBounds) ids.push(id)
+  }
+  return ids.join('\u0000')
 }
 
 function configSignature(graph: FlowGraph): string {
@@ -164,6 +174,17 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
   }, [signature, quietly, currentDoc])
 
   // ---- canvas -------------------------------------------------------------------------
+  // React Flow drops a node's handle positions when it is handed a copy of the node without
+  // `measured` (the copy from a render made before the first measurement, e.g. the selection
+  // right after a drop, applied after the measurement). It then re-measures only if it had
+  // drawn the node as measured in between, which it may not have: the node's edges are never
+  // drawn. Such nodes are re-measured here.
+  const handlesLost = useStore(nodesWithoutHandles)
+  const updateNodeInternals = useUpdateNodeInternals()
+  useEffect(() => {
+    if (handlesLost) updateNodeInternals(handlesLost.split('\u0000'))
+  }, [handlesLost, updateNodeInternals])
+
   const rfNodes = useMemo(
     () => graph.nodes.map((n) => (n.id === selectedId ? { ...n, selected: true } : n)),
     [graph.nodes, selectedId],
@@ -315,8 +336,12 @@ function EditorBody({ flow, types, flowSchema }: { flow: FlowDetail; types: Node
     void setCenter(node.position.x + 100, node.position.y + 60, { zoom: 1, duration: 300 })
   }
 
+  // While the deferred document lags behind the graph (the render right after an edit), the
+  // document compared with the saved one is the old one: "saved" then would be a lie, and a
+  // reader of the draft (a person, a test) would miss the edit just made.
+  const unsaved = graph !== deferredGraph || docJson !== savedDoc
   const saveState: SaveState =
-    busy === 'saving' ? 'saving' : docJson !== savedDoc ? (busy === 'error' ? 'error' : 'dirty') : 'saved'
+    busy === 'saving' ? 'saving' : unsaved ? (busy === 'error' ? 'error' : 'dirty') : 'saved'
   const statusText = {
     saved: t('editor.saved'), dirty: t('editor.unsaved'), saving: t('editor.saving'),
     error: t('editor.unsaved'),

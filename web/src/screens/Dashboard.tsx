@@ -22,8 +22,9 @@ export function Dashboard() {
   const { t, lang, lookup } = useI18n()
   const errorText = useErrorText()
   const ids = { from: useId(), to: useId(), flow: useId() }
-  const today = new Date()
-  const [range, setRange] = useState({ from: day(new Date(today.getTime() - 29 * 86400_000)), to: day(today), flowId: '' })
+  // No dates at first: the server's default range ends at the server's now, which in a
+  // simulation is the virtual clock's time (the browser's date could be months away from it).
+  const [range, setRange] = useState({ from: '', to: '', flowId: '' })
   const [applied, setApplied] = useState(range)
   const [flows, setFlows] = useState<FlowSummary[]>([])
   const [data, setData] = useState<DashboardData | null>(null)
@@ -37,7 +38,14 @@ export function Dashboard() {
     let cancelled = false
     setData(null)
     getDashboard({ from: applied.from, to: applied.to, flowId: applied.flowId ? Number(applied.flowId) : null }).then(
-      (d) => !cancelled && (setData(d), setMissing(false), setError(null)),
+      (d) => {
+        if (cancelled) return
+        setData(d)
+        setMissing(false)
+        setError(null)
+        // Show the range the server chose, unless the person has typed dates already.
+        setRange((r) => ({ ...r, from: r.from || day(new Date(d.range.from)), to: r.to || day(new Date(d.range.to)) }))
+      },
       (err) => {
         if (cancelled) return
         if (isMissingRoute(err)) setMissing(true)

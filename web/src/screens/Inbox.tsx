@@ -211,8 +211,9 @@ export function Inbox() {
             <div role="log" aria-label={t('inbox.transcript')} className="chat-wrap">
               <ol className="chat">
                 {transcript.map((m, i) => (
-                  <li key={i} className={`bubble ${m.kind === 'note' ? 'note' : m.direction === 'in' ? 'contact' : 'agent'}`}>
-                    <span className="sr-only">{t(m.kind === 'note' ? 'inbox.note' : m.direction === 'in' ? 'sim.fromContact' : 'inbox.fromUs')}: </span>
+                  // An event (an assignment, a transfer) is neither the contact nor us speaking.
+                  <li key={i} className={`bubble ${m.kind === 'note' ? 'note' : m.kind === 'event' ? 'event' : m.direction === 'in' ? 'contact' : 'agent'}`}>
+                    <span className="sr-only">{t(m.kind === 'note' ? 'inbox.note' : m.kind === 'event' ? 'inbox.event' : m.direction === 'in' ? 'sim.fromContact' : 'inbox.fromUs')}: </span>
                     {m.kind === 'note' && <strong>{t('inbox.note')}</strong>}
                     <span>{m.text}</span>
                     <time className="help" dateTime={m.at}>{time(m.at)}</time>

@@ -21,7 +21,8 @@ FromQuery = Annotated[datetime | None, Query(
     alias="from", description="Start of the range (ISO 8601, inclusive). Default: 30 days "
     "before `to`.")]
 ToQuery = Annotated[datetime | None, Query(
-    description="End of the range (ISO 8601, exclusive). Default: now.")]
+    description="End of the range (ISO 8601, exclusive). Default: just after now, so "
+    "what happened at this instant counts.")]
 LangQuery = Annotated[Literal["es", "en"] | None, Query(
     description="Language of `reason`/`recommendation` in the errors table (both are always "
     "present as `*_es` and `*_en`). Default: the workspace's language.")]
