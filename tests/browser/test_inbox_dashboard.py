@@ -46,9 +46,9 @@ FUNNEL_FLOW = {
          "config": {"body": "¿Te interesa una demo?", "timeout": "1d",
                     "buttons": [{"id": "demo_si", "title": "Sí"},
                                 {"id": "demo_no", "title": "No"}]},
-         "exits": {"demo_si": "yes", "demo_no": None, "replied": None, "timeout": None,
+         "exits": {"demo_si": "interesado", "demo_no": None, "replied": None, "timeout": None,
                    "failed": None}},
-        {"id": "yes", "type": "add_tag", "name": "Interesado",
+        {"id": "interesado", "type": "add_tag", "name": "Interesado",
          "config": {"tags": ["quiere-demo"]}, "exits": {"next": None}},
     ],
 }

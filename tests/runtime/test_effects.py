@@ -120,8 +120,8 @@ def _pending(cauce: Cauce, outbox: bool = True) -> int:
 
 
 def _drain(processor: Processor, cauce: Cauce) -> None:
-    """Process until no input is pending. Contacts are claimed under a PostgreSQL advisory
-    lock on their id, which other test sessions sharing the server may hold for a moment."""
+    """Process until no input is pending (an input whose contact another thread holds for a
+    moment is retried)."""
     for _ in range(500):
         while processor.process_batch():
             pass

@@ -251,6 +251,7 @@ def test_a_csv_import_survives_sigkilled_workers(pg: Cauce) -> None:
         job_id = imports.stage_import(
             s, ws, "big.csv", io.BytesIO(("\n".join(lines) + "\n").encode()),
             {"phone": "phone", "email": "email", "name": "name"}, pg.clock.now(),
+            batch_size=250,  # 48 batches: many commits for the kills to fall between
         ).id
     workers = Workers(pg.settings.database_url)
     workers.start(2)
@@ -259,13 +260,13 @@ def test_a_csv_import_survives_sigkilled_workers(pg: Cauce) -> None:
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            time.sleep(rng.uniform(0.5, 1.5))
+            time.sleep(rng.uniform(0.2, 0.6))
             with pg.transaction() as s:
                 job = s.get(ImportJob, job_id)
                 assert job is not None
                 if job.status != "pending" and job.status != "running":
                     break
-            busy = [i for i in range(2) if workers.age(i) > 2.0]
+            busy = [i for i in range(2) if workers.age(i) > 1.0]
             if kills < 6 and busy and job.processed_rows > 0:
                 workers.kill(rng.choice(busy))
                 kills += 1

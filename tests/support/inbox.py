@@ -52,9 +52,8 @@ def _pending(cauce: Cauce, outbox: bool = True) -> int:
 
 
 def settle(cauce: Cauce) -> None:
-    """Process inputs and deliver the outbox (every registered handler) until both are quiet.
-    Contacts are claimed under a PostgreSQL advisory lock that another test session sharing
-    the server may hold for a moment, hence the short retry."""
+    """Process inputs and deliver the outbox (every registered handler) until both are quiet
+    (an input whose contact another thread holds for a moment is retried)."""
     install_default_handlers()
     processor = Processor(cauce, default_engine())
     delivery = Delivery(cauce, handlers=dict(HANDLERS))

@@ -101,6 +101,10 @@ OUTBOX_EVENTS = frozenset({
     "ticket_requested", "handoff_requested", "opportunity_update_requested",
 })
 _BROADCAST_SOURCES = ("segment", "schedule", "relative_date", "broadcast")
+# Advisory locks are database-wide, not per schema: a contact's key includes the schema, so
+# two deployments (or test processes) sharing one database in their own schemas never hold
+# each other's contacts. A rare hash collision only makes a worker skip a contact this round.
+CONTACT_LOCK_KEY = "hashtextextended(current_schema() || '/contact/' || c::text, 0)"
 
 
 @dataclass
@@ -203,7 +207,7 @@ class Processor:
         contacts = sorted({r.contact_id for r in candidates})
         locked = set(session.scalars(
             text("SELECT c FROM unnest(CAST(:ids AS bigint[])) AS c "
-                 "WHERE pg_try_advisory_xact_lock(c)"),
+                 f"WHERE pg_try_advisory_xact_lock({CONTACT_LOCK_KEY})"),
             {"ids": contacts},
         ).all())
         if len(locked) < len(contacts):

@@ -32,9 +32,8 @@ from cauce.store.models.runtime import INPUT_DONE, INPUT_FAILED, INPUT_PENDING, 
 
 log = get_logger(__name__)
 
-# One drainer at a time keeps arrival order. The two-int advisory-lock space never overlaps
-# the one-bigint space the processor uses for contact ids.
-_DRAIN_LOCK = (0x63617563, 1)  # "cauc", 1
+# One drainer at a time (per schema: advisory locks are database-wide) keeps arrival order.
+_DRAIN_LOCK_KEY = "hashtextextended(current_schema() || '/webhook-drain', 0)"
 KEEP_DONE = timedelta(days=1)
 KEEP_FAILED = timedelta(days=7)
 PRUNE_EVERY_SECONDS = 600.0
@@ -128,8 +127,7 @@ def group_commit(cauce: Cauce) -> GroupCommit:
 def _take_drain_lock(session: Session) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return True  # SQLite: the transaction is the single writer already
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:a, :b)"),
-                               {"a": _DRAIN_LOCK[0], "b": _DRAIN_LOCK[1]}))
+    return bool(session.scalar(text(f"SELECT pg_try_advisory_xact_lock({_DRAIN_LOCK_KEY})")))
 
 
 def drain(cauce: Cauce, limit: int = 200, budget_seconds: float | None = None) -> int:

@@ -5,6 +5,7 @@ import {
   listConversations, listTeams, replyMode, replyTemplate, replyText, transfer, workOrder,
 } from '../api/inbox'
 import type { Conversation, InboxView, Team, TranscriptItem } from '../api/inbox'
+import { useAuth } from '../api/auth'
 import { listUsers } from '../api/settings'
 import type { User } from '../api/settings'
 import { useErrorText } from '../components'
@@ -13,6 +14,8 @@ import type { MessageKey } from '../i18n'
 import { href } from '../router'
 
 const VIEWS: InboxView[] = ['mine', 'team', 'unassigned', 'all']
+// "Mine" and "my teams" need a person: signed in with an API key there is none.
+const KEY_VIEWS: InboxView[] = ['unassigned', 'all']
 const RESOLUTIONS = ['resolved', 'unresolved'] as const
 type Msg = { kind: 'error' | 'notice'; key: MessageKey; params?: Record<string, string> } | null
 
@@ -22,7 +25,10 @@ export function Inbox() {
   const { t, lang, lookup } = useI18n()
   const errorText = useErrorText()
   const ids = { q: useId(), status: useId(), reply: useId(), note: useId(), tpl: useId(), tplLang: useId(), to: useId(), resolution: useId(), closeNote: useId() }
-  const [view, setView] = useState<InboxView>('mine')
+  const { state: auth } = useAuth()
+  const person = auth.status === 'signed-in' && auth.me !== null
+  const views = person ? VIEWS : KEY_VIEWS
+  const [view, setView] = useState<InboxView>(person ? 'mine' : 'all')
   const [status, setStatus] = useState<'open' | 'closed'>('open')
   const [q, setQ] = useState('')
   const [applied, setApplied] = useState('')
@@ -143,7 +149,7 @@ export function Inbox() {
       <h1 id="inbox-title">{t('inbox.title')}</h1>
       <div className="toolbar">
         <div role="group" aria-label={t('inbox.views')} className="row">
-          {VIEWS.map((v) => (
+          {views.map((v) => (
             <button key={v} type="button" aria-pressed={view === v} onClick={() => setView(v)}
               className={view === v ? 'primary' : undefined}>{t(`inbox.view.${v}` as MessageKey)}</button>
           ))}
