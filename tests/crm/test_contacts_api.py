@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cauce.clock import VirtualClock
+from cauce.services import contacts
 from cauce.services.contacts import record_activity
 from cauce.services.container import Cauce
 from cauce.store.models import RuntimeInput
@@ -130,6 +132,35 @@ def test_upsert_matches_by_phone_or_email_and_merges_two_matches(api: TestClient
     assert both["contact"]["id"] == first["contact"]["id"]
     assert both["contact"]["email"] == "ana@example.com"
     assert api.get(f"/api/v1/contacts/{other['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("seen_by", ["check", "unique_index"])
+def test_upsert_racing_another_request_for_the_same_new_contact_updates_it(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch, seen_by: str
+) -> None:
+    """Two requests for a new customer at once: the second one's lookup ran before the
+    first one committed, so its create meets the contact — in create's own uniqueness check,
+    or (when the first commits later still) in the unique index. It updates that contact:
+    no 409/500, no duplicate."""
+    if seen_by == "unique_index":
+        monkeypatch.setattr(contacts, "_check_unique", lambda *args: None)
+    first = api.post("/api/v1/contacts/upsert", json={"phone": "+5491122334455"}).json()
+    real = contacts.find_by_identifiers
+    lookups: list[int] = []
+
+    def late_lookup(*args: Any, **kwargs: Any) -> list[Any]:
+        lookups.append(1)
+        return [] if len(lookups) == 1 else real(*args, **kwargs)  # the first one is stale
+
+    monkeypatch.setattr(contacts, "find_by_identifiers", late_lookup)
+    raced = api.post("/api/v1/contacts/upsert", json={"phone": "+5491122334455",
+                                                      "name": "Ana"})
+    assert raced.status_code == 200, raced.text
+    assert raced.json()["created"] is False
+    assert raced.json()["contact"]["id"] == first["contact"]["id"]
+    assert raced.json()["contact"]["name"] == "Ana" and len(lookups) == 2
+    listed = api.get("/api/v1/contacts", params={"q": "+5491122334455"}).json()["items"]
+    assert [c["id"] for c in listed] == [first["contact"]["id"]]
 
 
 def test_custom_fields_are_typed_and_validated(api: TestClient) -> None:

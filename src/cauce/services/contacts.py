@@ -11,6 +11,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cauce.services.errors import Conflict, Invalid, NotFound
@@ -592,7 +593,19 @@ def upsert_contact(
         external_id=v.get("external_id"),
     )
     if not matches:
-        return create_contact(session, workspace_id, data, now, source), True
+        try:
+            with session.begin_nested():
+                return create_contact(session, workspace_id, data, now, source), True
+        except (IntegrityError, Conflict):
+            # Another request created this contact after our lookup (two events for a new
+            # customer at once): create_contact's own check (Conflict) or the unique index
+            # (IntegrityError) saw it. It is the same person: update it instead.
+            matches = find_by_identifiers(
+                session, workspace_id, phone=v.get("phone"), email=v.get("email"),
+                external_id=v.get("external_id"),
+            )
+            if not matches:
+                raise
     keep = matches[0]
     for other in matches[1:]:
         merge_contacts(session, workspace_id, keep.id, other.id, now)
