@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import String, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -407,7 +408,7 @@ def _upsert_batch(
     for attr in ("phone", "email", "external_id"):
         wanted = {r.ids[attr] for r in batch if attr in r.ids}
         if wanted:
-            conds.append(getattr(Contact, attr).in_(wanted))
+            conds.append(_among(session, getattr(Contact, attr), wanted))
     # Plain rows, not ORM objects: updates then go out as one executemany per batch
     # (bulk UPDATE by primary key) instead of one UPDATE round trip per contact.
     existing = [
@@ -471,6 +472,19 @@ def _upsert_batch(
     return len(new), len(touched)
 
 
+def _among(session: Session, column: Any, values: set[str]) -> Any:
+    """``column IN values`` for a batch's worth (up to 1,000) of identifiers.
+
+    On PostgreSQL: one array parameter and a subquery over it. psycopg prepares a statement
+    that runs often, and PostgreSQL's generic plan for ``IN ($1 … $1000)`` (or ``= ANY($1)``)
+    compared every row with every value — 0.5 s a batch at 20,000 contacts, growing with the
+    table; ``IN (SELECT unnest($1))`` is hashed."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    array = bindparam(None, sorted(values), type_=ARRAY(String))
+    return column.in_(select(func.unnest(array)))
+
+
 def _without_stamp(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "updated_at"}
 
@@ -487,7 +501,7 @@ def _publish_imported(
     for attr in ("phone", "email", "external_id"):
         wanted = {r[attr] for r in created if r.get(attr)}
         if wanted:
-            conds.append(getattr(Contact, attr).in_(wanted))
+            conds.append(_among(session, getattr(Contact, attr), wanted))
     rows = list(session.scalars(select(Contact).where(
         Contact.workspace_id == workspace_id, or_(*conds)).order_by(Contact.id))) if conds else []
     for contact in rows:
