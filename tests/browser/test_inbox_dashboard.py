@@ -133,6 +133,9 @@ def test_inbox_works_a_handed_off_conversation(
     expect(page.get_by_role("status")).to_contain_text("Conversación transferida.")
     settled = _conversation(webapp, "Lucía Gómez")
     assert settled and settled["team_id"] == team["id"]
+    # System events are said in the UI's language, with people by name.
+    expect(conv.get_by_role("log")).to_contain_text("asignada a Admin")
+    expect(conv.get_by_role("log")).to_contain_text("transferida al equipo «ventas-bandeja»")
 
     # closing hands the run back: the flow goes on through its `returned` exit
     conv.get_by_label(re.compile("^Resolución")).select_option("resolved")
@@ -146,6 +149,8 @@ def test_inbox_works_a_handed_off_conversation(
         webapp, "GET", f"/contacts/{contact_id}")["tags"], "the flow to resume after closing")
     page.get_by_label("Idioma").select_option("en")
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    expect(conv.get_by_role("log")).to_contain_text(
+        "closed: resolved — Le pasé los planes en cuotas")
     assert untranslated(page, "en") == []
     page.screenshot(path=screenshots / "inbox-closed-en.png")
 

@@ -368,6 +368,13 @@ def test_assign_take_and_transfer(api: TestClient, cauce: Cauce) -> None:
     assert events[1:] == [f"assigned to user {a}", f"assigned to user {b}",
                           f"transferred to user {a}",
                           f"transferred to team 'ventas', assigned to user {b}"]
+    # The same events as data, for a UI to say in its own language.
+    parts = [i["parts"] for i in api.get(f"{url}/transcript").json()["items"]
+             if i["kind"] == "event"]
+    assert parts[0][-1]["code"] in ("assigned_by_team", "waiting_in_team", "waiting_unassigned")
+    assert parts[1:] == [[{"code": "assigned", "user": a}], [{"code": "assigned", "user": b}],
+                         [{"code": "transferred_to_user", "user": a}],
+                         [{"code": "transferred_to_team", "team": "ventas", "user": b}]]
 
 
 def test_close_hands_the_run_back_once(api: TestClient, cauce: Cauce,

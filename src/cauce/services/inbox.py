@@ -347,7 +347,7 @@ def apply_handoff(session: Session, workspace_id: int, contact_id: int, run_id: 
         return Handoff(conversation, False, turns)
     handoff = {"run_id": run_id, "activity_id": event.activity_id, "node_id": event.node_id,
                "flow_id": flow_id, "at": now.isoformat()}
-    events: list[str] = []
+    events: list[Part] = []
     if conversation is None:
         if recent and event.include_transcript:
             start = recent[0].id
@@ -366,7 +366,7 @@ def apply_handoff(session: Session, workspace_id: int, contact_id: int, run_id: 
         # A second flow hands the same contact over: one conversation, both runs wait on it.
         if PRIORITIES.index(event.priority) > PRIORITIES.index(conversation.priority):
             conversation.priority = event.priority
-        events.append("handed over again by another flow")
+        events.append(_part("handed_again"))
     conversation.note = event.note or conversation.note
     conversation.run_id, conversation.activity_id = run_id, event.activity_id
     context = dict(conversation.context)
@@ -381,10 +381,10 @@ def apply_handoff(session: Session, workspace_id: int, contact_id: int, run_id: 
         assignee, team, why = _route(session, workspace_id, event)
         conversation.team_id = team.id if team is not None else None
         conversation.assignee_id = assignee
-        events.append(why)
+        events.extend(why)
     _link_ticket(session, conversation, contact, event, recent, now)
-    for text in events:
-        _event(session, conversation, "system", text, now)
+    if events:
+        _event(session, conversation, "system", events, now)
     session.flush()
     return Handoff(conversation, True, turns)
 
@@ -415,29 +415,57 @@ def next_message_id(session: Session) -> int:
     return int(session.scalar(select(func.coalesce(func.max(Message.id), 0))) or 0) + 1
 
 
+# What the system writes into a conversation, as parts an UI can translate (web i18n keys
+# `inbox.ev.<code>`); the English text is what API readers see in `text`.
+EVENT_TEXT = {
+    "handed_again": "handed over again by another flow",
+    "team_missing": "team '{team}' does not exist",
+    "assigned_named": "assigned to user {user} (named in the flow)",
+    "agent_not_member": "agent '{agent}' is not an active member",
+    "assigned_by_team": "assigned to user {user} by team '{team}' ({rule})",
+    "waiting_in_team": "waiting in team '{team}' for an agent",
+    "waiting_unassigned": "waiting unassigned for an agent",
+    "assigned": "assigned to user {user}",
+    "transferred_to_user": "transferred to user {user}",
+    "transferred_to_team": "transferred to team '{team}', assigned to user {user}",
+    "transferred_to_team_unassigned": "transferred to team '{team}', unassigned",
+    "closed": "closed: {resolution}",
+    "closed_with_note": "closed: {resolution} — {note}",
+}
+Part = dict[str, Any]
+
+
+def _part(code: str, **params: Any) -> Part:
+    return {"code": code, **params}
+
+
+def parts_text(parts: list[Part]) -> str:
+    return "; ".join(EVENT_TEXT[p["code"]].format(**p) for p in parts)
+
+
 def _route(session: Session, workspace_id: int,
-           event: HandoffRequested) -> tuple[int | None, Team | None, str]:
+           event: HandoffRequested) -> tuple[int | None, Team | None, list[Part]]:
     """(assignee, team, what happened): the agent named in the step wins; then the team's
     rule; without either the conversation waits unassigned."""
     team = find_team(session, workspace_id, event.team) if event.team else None
-    notes: list[str] = []
+    notes: list[Part] = []
     if event.team and team is None:
-        notes.append(f"team '{event.team}' does not exist")
+        notes.append(_part("team_missing", team=event.team))
     if event.agent:
         agent = find_agent(session, workspace_id, event.agent)
         if agent is not None:
-            return agent, team, "; ".join([*notes, f"assigned to user {agent} (named in the "
-                                                   "flow)"])
-        notes.append(f"agent '{event.agent}' is not an active member")
+            return agent, team, [*notes, _part("assigned_named", user=agent)]
+        notes.append(_part("agent_not_member", agent=event.agent))
     if team is not None:
         chosen = choose_assignee(session, team)
         if chosen is not None:
-            notes.append(f"assigned to user {chosen} by team '{team.name}' ({team.assignment})")
+            notes.append(_part("assigned_by_team", user=chosen, team=team.name,
+                               rule=team.assignment))
         else:
-            notes.append(f"waiting in team '{team.name}' for an agent")
-        return chosen, team, "; ".join(notes)
-    notes.append("waiting unassigned for an agent")
-    return None, None, "; ".join(notes)
+            notes.append(_part("waiting_in_team", team=team.name))
+        return chosen, team, notes
+    notes.append(_part("waiting_unassigned"))
+    return None, None, notes
 
 
 def _link_ticket(session: Session, conversation: Conversation, contact: Contact,
@@ -632,6 +660,7 @@ class TranscriptItem:
     status: str | None
     message_id: int | None = None
     note_id: int | None = None
+    parts: list[Part] | None = None
 
 
 def read_transcript(session: Session, workspace_id: int, conversation_id: int, *,
@@ -652,7 +681,8 @@ def read_transcript(session: Session, workspace_id: int, conversation_id: int, *
     authors = {n.message_key: n.author_id for n in notes if n.kind == "reply" and n.message_key}
     items = [TranscriptItem("message", m.direction, m.text, authors.get(m.key or ""),
                             m.created_at, m.status, message_id=m.id) for m in messages]
-    items += [TranscriptItem(n.kind, None, n.text, n.author_id, n.at, None, note_id=n.id)
+    items += [TranscriptItem(n.kind, None, n.text, n.author_id, n.at, None, note_id=n.id,
+                             parts=n.parts)
               for n in notes if n.kind != "reply"]
     items.sort(key=lambda i: (i.at, i.kind != "message", i.message_id or i.note_id or 0))
     chunk = items[skip:skip + size + 1]
@@ -665,12 +695,15 @@ def read_transcript(session: Session, workspace_id: int, conversation_id: int, *
 # --------------------------------------------------------------------------------------------
 
 
-def _event(session: Session, conversation: Conversation, actor: str, text: str,
+def _event(session: Session, conversation: Conversation, actor: str, text: str | list[Part],
            now: datetime, author_id: int | None = None, kind: str = "event",
            message_key: str | None = None) -> InboxNote:
+    """A note, reply marker or event (``text`` given as parts for the system's events)."""
+    parts = text if isinstance(text, list) else None
     note = InboxNote(workspace_id=conversation.workspace_id, conversation_id=conversation.id,
-                     kind=kind, author_id=author_id, actor=actor[:254], text=text,
-                     message_key=message_key, at=now)
+                     kind=kind, author_id=author_id, actor=actor[:254],
+                     text=parts_text(parts) if parts is not None else text,
+                     parts=parts, message_key=message_key, at=now)
     session.add(note)
     return note
 
@@ -829,7 +862,7 @@ def assign(session: Session, principal: Principal, conversation_id: int,
     _member(session, principal.workspace_id, target, "assignee_id")
     if row.assignee_id != target:
         row.assignee_id = target
-        _event(session, row, principal.actor, f"assigned to user {target}", now,
+        _event(session, row, principal.actor, [_part("assigned", user=target)], now,
                author_id=_user_id(principal))
         _sync_ticket(session, row, now)
         audit(session, principal, now, "conversation.assigned", f"conversation:{row.id}",
@@ -847,7 +880,7 @@ def transfer(session: Session, principal: Principal, conversation_id: int, *,
     if assignee_id is not None:
         _member(session, principal.workspace_id, assignee_id, "assignee_id")
         row.assignee_id = assignee_id
-        text = f"transferred to user {assignee_id}"
+        parts = [_part("transferred_to_user", user=assignee_id)]
     else:
         assert team_id is not None
         team = session.get(Team, team_id)
@@ -855,9 +888,9 @@ def transfer(session: Session, principal: Principal, conversation_id: int, *,
             raise Invalid(f"team_id: team {team_id} not found", field="team_id")
         row.team_id = team.id
         row.assignee_id = choose_assignee(session, team)
-        text = f"transferred to team '{team.name}'" + (
-            f", assigned to user {row.assignee_id}" if row.assignee_id else ", unassigned")
-    _event(session, row, principal.actor, text, now, author_id=_user_id(principal))
+        parts = [_part("transferred_to_team", team=team.name, user=row.assignee_id)
+                 if row.assignee_id else _part("transferred_to_team_unassigned", team=team.name)]
+    _event(session, row, principal.actor, parts, now, author_id=_user_id(principal))
     _sync_ticket(session, row, now)
     row.updated_at = now
     audit(session, principal, now, "conversation.transferred", f"conversation:{row.id}",
@@ -897,8 +930,10 @@ def close(session: Session, principal: Principal, conversation_id: int, data: Cl
     row.resolution = data.resolution
     row.resolution_seconds = max(0, int((now - row.opened_at).total_seconds()))
     row.updated_at = now
-    text = f"closed: {data.resolution}" + (f" — {data.note.strip()}" if data.note.strip() else "")
-    _event(session, row, principal.actor, text, now, author_id=_user_id(principal))
+    note = data.note.strip()
+    closed = (_part("closed_with_note", resolution=data.resolution, note=note) if note
+              else _part("closed", resolution=data.resolution))
+    _event(session, row, principal.actor, [closed], now, author_id=_user_id(principal))
     if row.ticket_id is not None:
         ticket = session.get(Ticket, row.ticket_id)
         if ticket is not None and ticket.status in ("open", "pending"):

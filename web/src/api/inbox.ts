@@ -30,6 +30,13 @@ export interface TranscriptItem {
   author_id: number | null
   at: string
   status: string | null
+  /** An event as data (`{code, user?, team?, ...}`), said in the UI's language. */
+  parts?: EventPart[] | null
+}
+
+export interface EventPart {
+  code: string
+  [param: string]: string | number | null
 }
 
 export interface Team {

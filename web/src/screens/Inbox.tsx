@@ -4,7 +4,7 @@ import {
   addNote, assign, closeConversation, contactLabel, getConversation, getTranscript, isMissingRoute,
   listConversations, listTeams, replyMode, replyTemplate, replyText, transfer, workOrder,
 } from '../api/inbox'
-import type { Conversation, InboxView, Team, TranscriptItem } from '../api/inbox'
+import type { Conversation, EventPart, InboxView, Team, TranscriptItem } from '../api/inbox'
 import { useAuth } from '../api/auth'
 import { listUsers } from '../api/settings'
 import type { User } from '../api/settings'
@@ -135,6 +135,17 @@ export function Inbox() {
     return u ? u.name || u.email : `#${id}`
   }
 
+  // System events come as parts: each is said in this language, people by their names.
+  const eventText = (parts: EventPart[]) => parts.map((part) => {
+    const params: Record<string, string> = {}
+    for (const [k, v] of Object.entries(part)) {
+      if (k === 'user') params.user = userName(typeof v === 'number' ? v : null)
+      else if (k === 'rule') params.rule = lookup(`inbox.rule.${v}`) ?? String(v)
+      else if (v !== null) params[k] = String(v)
+    }
+    return lookup(`inbox.ev.${part.code}`, params) ?? JSON.stringify(part)
+  }).join('; ')
+
   if (missing) {
     return (
       <section aria-labelledby="inbox-title">
@@ -221,7 +232,7 @@ export function Inbox() {
                   <li key={i} className={`bubble ${m.kind === 'note' ? 'note' : m.kind === 'event' ? 'event' : m.direction === 'in' ? 'contact' : 'agent'}`}>
                     <span className="sr-only">{t(m.kind === 'note' ? 'inbox.note' : m.kind === 'event' ? 'inbox.event' : m.direction === 'in' ? 'sim.fromContact' : 'inbox.fromUs')}: </span>
                     {m.kind === 'note' && <strong>{t('inbox.note')}</strong>}
-                    <span>{m.text}</span>
+                    <span>{m.parts ? eventText(m.parts) : m.text}</span>
                     <time className="help" dateTime={m.at}>{time(m.at)}</time>
                   </li>
                 ))}

@@ -143,6 +143,11 @@ class TranscriptItemPublic(BaseModel):
     author_id: int | None
     at: datetime
     status: str | None
+    parts: list[dict[str, Any]] | None = Field(
+        default=None, description="An event as data, one part per thing that happened: "
+        '`{"code": "assigned_by_team", "user": 3, "team": "Ventas", "rule": "round_robin"}`. '
+        "Codes: " + ", ".join(f"`{c}`" for c in inbox.EVENT_TEXT) + "; `text` says the same "
+        "in English.")
 
 
 class NotePublic(BaseModel):
@@ -225,7 +230,8 @@ def get_transcript(conversation_id: IdPath, session: SessionDep, principal: Prin
     return PageOut(items=[TranscriptItemPublic(
         kind=i.kind,
         direction=i.direction,
-        text=i.text, author_id=i.author_id, at=i.at, status=i.status) for i in page.items],
+        text=i.text, author_id=i.author_id, at=i.at, status=i.status, parts=i.parts)
+        for i in page.items],
         next_cursor=page.next_cursor)
 
 

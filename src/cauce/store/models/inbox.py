@@ -92,4 +92,7 @@ class InboxNote(WorkspaceScoped, Base):
     actor: Mapped[str] = mapped_column(String(254), default="")
     text: Mapped[str] = mapped_column(Text, default="")
     message_key: Mapped[str | None] = mapped_column(String(120), default=None)
+    # An event's parts as data ({"code": "assigned_by_team", "user": 3, ...}), so each UI
+    # language can say it; ``text`` is the same in English for API readers.
+    parts: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType, default=None)
     at: Mapped[datetime]

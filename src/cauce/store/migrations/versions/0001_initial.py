@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 09:19:28.055974
+Create Date: 2026-12-03 09:43:58.305443
 """
 
 from __future__ import annotations
@@ -722,6 +722,7 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=254), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('message_key', sa.String(length=120), nullable=True),
+    sa.Column('parts', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('at', cauce.store.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
