@@ -4,12 +4,17 @@ export and create stored flows from the playbook library (these need the databas
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from cauce.cli import app, fail, operator_errors
+
+if TYPE_CHECKING:
+    from cauce.services.container import Cauce
 
 flows_app = typer.Typer(help="Flow documents: validate, test, describe.", no_args_is_help=True)
 app.add_typer(flows_app, name="flows")
@@ -145,30 +150,17 @@ def _workspace_id(session: Any, slug: str) -> int:
     return int(ws_id)
 
 
-@flows_app.command("import")
-@operator_errors
-def import_(
-    file: Path = typer.Argument(..., help="Flow document (.json, .yaml)."),
-    workspace: str = typer.Option("demo", "--workspace", help="Workspace slug."),
-    publish: bool = typer.Option(False, "--publish", help="Publish it right away."),
-) -> None:
-    """Store a flow document as a new flow (a draft, or published with --publish)."""
+@contextmanager
+def _writing_flows() -> Iterator[Cauce]:
+    """Cauce for a command that stores a flow: a flow that cannot be published prints every
+    problem and exits 1; any other refusal prints its message and exits 2."""
     from cauce.cli.common import open_cauce
     from cauce.services import flows
-    from cauce.services.auth import Principal
     from cauce.services.errors import ServiceError
 
-    if not file.is_file():
-        raise fail(f"{file}: no such file")
     _, cauce = open_cauce()
     try:
-        with cauce.transaction() as session:
-            principal = Principal(_workspace_id(session, workspace), "cli", "owner")
-            now = cauce.clock.now()
-            row = flows.import_flow(session, principal, file.read_text(encoding="utf-8"), now,
-                                    filename=file.name)
-            version = flows.publish(session, principal, row.id, now) if publish else None
-            flow_id, name = row.id, row.name
+        yield cauce
     except flows.FlowInvalid as exc:
         for problem in exc.problems:
             typer.echo(problem.line(), err=True)
@@ -177,6 +169,28 @@ def import_(
         raise fail(exc.message) from None
     finally:
         cauce.close()
+
+
+@flows_app.command("import")
+@operator_errors
+def import_(
+    file: Path = typer.Argument(..., help="Flow document (.json, .yaml)."),
+    workspace: str = typer.Option("demo", "--workspace", help="Workspace slug."),
+    publish: bool = typer.Option(False, "--publish", help="Publish it right away."),
+) -> None:
+    """Store a flow document as a new flow (a draft, or published with --publish)."""
+    from cauce.services import flows
+    from cauce.services.auth import Principal
+
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    with _writing_flows() as cauce, cauce.transaction() as session:
+        principal = Principal(_workspace_id(session, workspace), "cli", "owner")
+        now = cauce.clock.now()
+        row = flows.import_flow(session, principal, file.read_text(encoding="utf-8"), now,
+                                filename=file.name)
+        version = flows.publish(session, principal, row.id, now) if publish else None
+        flow_id, name = row.id, row.name
     suffix = f", published as version {version.number}" if version else " (draft)"
     typer.echo(f"flow {flow_id} '{name}' imported{suffix}")
 
@@ -297,27 +311,15 @@ def from_template(
     publish: bool = typer.Option(False, "--publish", help="Publish version 1 right away."),
 ) -> None:
     """Create a flow from a template of the playbook library (a draft, or published)."""
-    from cauce.cli.common import open_cauce
-    from cauce.services import flow_templates, flows
+    from cauce.services import flow_templates
     from cauce.services.auth import Principal
-    from cauce.services.errors import ServiceError
 
     parameters = _parameters(template_id, params)
-    _, cauce = open_cauce()
-    try:
-        with cauce.transaction() as session:
-            principal = Principal(_workspace_id(session, workspace), "cli", "owner")
-            row = flow_templates.create_from_template(
-                session, principal, template_id, parameters, cauce.clock.now(), name=name,
-                publish=publish)
-            flow_id, flow_name, version = row.id, row.name, row.published_version
-    except flows.FlowInvalid as exc:
-        for problem in exc.problems:
-            typer.echo(problem.line(), err=True)
-        raise fail(exc.message, 1) from None
-    except ServiceError as exc:
-        raise fail(exc.message) from None
-    finally:
-        cauce.close()
+    with _writing_flows() as cauce, cauce.transaction() as session:
+        principal = Principal(_workspace_id(session, workspace), "cli", "owner")
+        row = flow_templates.create_from_template(
+            session, principal, template_id, parameters, cauce.clock.now(), name=name,
+            publish=publish)
+        flow_id, flow_name, version = row.id, row.name, row.published_version
     suffix = f", published as version {version}" if version else " (draft)"
     typer.echo(f"flow {flow_id} '{flow_name}' created from {template_id}{suffix}")

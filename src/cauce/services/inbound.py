@@ -364,10 +364,11 @@ class WhatsAppNumbers:
         return numbers
 
 
-def verify_whatsapp(numbers: WhatsAppNumbers, raw_body: bytes,
-                    signature: str | None) -> WebhookResult | None:
-    """What the webhook route checks before it stores a body: ``None`` when the body is to be
-    stored (and parsed later by :func:`handle_whatsapp`), else the refusal to answer."""
+def _open_body(raw_body: bytes, signature: str | None
+               ) -> WebhookResult | tuple[Any, set[str], str]:
+    """The checks before any secret is looked at: a signature header, the size; then the
+    JSON payload (None when it is not JSON: a forged body gets 403 before a 400) and the
+    phone number ids it names, with the signature (present by then)."""
     if not signature:
         log.warning("whatsapp_webhook_rejected", reason="missing signature")
         return WebhookResult(401, "missing X-Hub-Signature-256 header")
@@ -377,7 +378,17 @@ def verify_whatsapp(numbers: WhatsAppNumbers, raw_body: bytes,
         payload: Any = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
         payload = None
-    ids = _phone_number_ids(payload)
+    return payload, _phone_number_ids(payload), signature
+
+
+def verify_whatsapp(numbers: WhatsAppNumbers, raw_body: bytes,
+                    signature: str | None) -> WebhookResult | None:
+    """What the webhook route checks before it stores a body: ``None`` when the body is to be
+    stored (and parsed later by :func:`handle_whatsapp`), else the refusal to answer."""
+    opened = _open_body(raw_body, signature)
+    if isinstance(opened, WebhookResult):
+        return opened
+    payload, ids, signature = opened
     matched = None
     for refresh in (False, True):
         known = numbers.get(refresh=refresh)
@@ -407,16 +418,10 @@ def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature
     """Verify, route and process one WhatsApp webhook (the runtime calls it for each stored
     webhook, with ``now`` = when it arrived)."""
     result = WebhookResult()
-    if not signature:
-        log.warning("whatsapp_webhook_rejected", reason="missing signature")
-        return WebhookResult(401, "missing X-Hub-Signature-256 header")
-    if len(raw_body) > limits.MAX_WEBHOOK_BODY_BYTES:
-        return WebhookResult(413, "webhook body too large")
-    try:
-        payload: Any = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        payload = None
-    ids = _phone_number_ids(payload)
+    opened = _open_body(raw_body, signature)
+    if isinstance(opened, WebhookResult):
+        return opened
+    payload, ids, signature = opened
     # A drain parses many webhooks of the same numbers in one transaction (one session): look
     # each set of numbers up, and decrypt each app secret, once per session.
     memo: dict[Any, Any] = session.info.setdefault("cauce_whatsapp_channels", {})
