@@ -381,6 +381,19 @@ def _open_body(raw_body: bytes, signature: str | None
     return payload, _phone_number_ids(payload), signature
 
 
+def _refusal(matched: str | None, payload: Any, ids: set[str]) -> WebhookResult | None:
+    """403 for a body no app secret signed (checked first: a forger learns nothing about the
+    body), then 400 for one that is not JSON."""
+    if matched is None:
+        log.warning("whatsapp_webhook_rejected", reason="signature mismatch",
+                    numbers=sorted(ids))
+        return WebhookResult(403, "X-Hub-Signature-256 does not match any app secret")
+    if payload is None:
+        log.warning("whatsapp_webhook_malformed", reason="not JSON")
+        return WebhookResult(400, "the body is not JSON")
+    return None
+
+
 def verify_whatsapp(numbers: WhatsAppNumbers, raw_body: bytes,
                     signature: str | None) -> WebhookResult | None:
     """What the webhook route checks before it stores a body: ``None`` when the body is to be
@@ -398,13 +411,9 @@ def verify_whatsapp(numbers: WhatsAppNumbers, raw_body: bytes,
         matched = wa.matching_secret(raw_body, signature, candidates)
         if matched is not None and ids <= known.keys():
             break
-    if matched is None:
-        log.warning("whatsapp_webhook_rejected", reason="signature mismatch",
-                    numbers=sorted(ids))
-        return WebhookResult(403, "X-Hub-Signature-256 does not match any app secret")
-    if payload is None:
-        log.warning("whatsapp_webhook_malformed", reason="not JSON")
-        return WebhookResult(400, "the body is not JSON")
+    refused = _refusal(matched, payload, ids)
+    if refused is not None:
+        return refused
     try:
         wa.check_envelope(payload)
     except wa.MalformedPayload as exc:
@@ -442,13 +451,10 @@ def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature
             app_secrets[(c.id, c.secrets)] = str(_safe_secrets(box, c).get("app_secret") or "")
         secrets_by_channel[c.id] = app_secrets[(c.id, c.secrets)]
     matched = wa.matching_secret(raw_body, signature, secrets_by_channel.values())
-    if matched is None:
-        log.warning("whatsapp_webhook_rejected", reason="signature mismatch",
-                    numbers=sorted(ids))
-        return WebhookResult(403, "X-Hub-Signature-256 does not match any app secret")
-    if payload is None:
-        log.warning("whatsapp_webhook_malformed", reason="not JSON")
-        return WebhookResult(400, "the body is not JSON")
+    refused = _refusal(matched, payload, ids)
+    if refused is not None:
+        return refused
+    assert matched is not None  # else _refusal answered 403
     try:
         changes = wa.parse(payload)
     except wa.MalformedPayload as exc:
