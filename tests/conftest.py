@@ -88,3 +88,13 @@ def api(client: TestClient, demo: DemoCredentials) -> TestClient:
     """A client authenticated with the demo workspace's owner key."""
     client.headers["Authorization"] = f"Bearer {demo.api_key}"
     return client
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path, demo: DemoCredentials,
+            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment a `cauce` command run in-process (typer's CliRunner) reads: the test's
+    database, with the demo workspace."""
+    monkeypatch.setenv("CAUCE_DATABASE_URL", db_url)
+    monkeypatch.setenv("CAUCE_SECRET_KEY", "test-secret-key-0123456789")
+    monkeypatch.setenv("CAUCE_DATA_DIR", str(tmp_path))

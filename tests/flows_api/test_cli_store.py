@@ -11,17 +11,8 @@ from typer.testing import CliRunner
 
 from cauce.cli import _register, app
 from cauce.flows.examples import EXAMPLES_DIR, load_example
-from cauce.services.workspaces import DemoCredentials
 
 _register()
-
-
-@pytest.fixture
-def cli_env(db_url: str, tmp_path: Path, demo: DemoCredentials,
-            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CAUCE_DATABASE_URL", db_url)
-    monkeypatch.setenv("CAUCE_SECRET_KEY", "test-secret-key-0123456789")
-    monkeypatch.setenv("CAUCE_DATA_DIR", str(tmp_path))
 
 
 @pytest.mark.usefixtures("cli_env")

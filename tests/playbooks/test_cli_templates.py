@@ -4,7 +4,6 @@ command line, through the same service as `POST /api/v1/flows/from-template`."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,17 +11,8 @@ from typer.testing import CliRunner
 
 from cauce.cli import _register, app
 from cauce.flows.playbooks import TEMPLATES, template_ids
-from cauce.services.workspaces import DemoCredentials
 
 _register()
-
-
-@pytest.fixture
-def cli_env(db_url: str, tmp_path: Path, demo: DemoCredentials,
-            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CAUCE_DATABASE_URL", db_url)
-    monkeypatch.setenv("CAUCE_SECRET_KEY", "test-secret-key-0123456789")
-    monkeypatch.setenv("CAUCE_DATA_DIR", str(tmp_path))
 
 
 def test_templates_lists_the_library_with_parameters_and_kpis() -> None:

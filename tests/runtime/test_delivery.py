@@ -3,13 +3,15 @@ rate-limit buckets, messages through the channel adapters."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from cauce.engine.types import EventIn
 from cauce.runtime import ratelimit
-from cauce.runtime.delivery import Delivery, DeliveryConfig
+from cauce.runtime.delivery import Attempt, Delivery, DeliveryConfig, Outcome, Route
 from cauce.runtime.handlers import HttpHandler, MessageHandler
 from cauce.runtime.http_step import Refused, check_target
 from cauce.runtime.ingest import submit_input
@@ -185,3 +187,49 @@ def test_ssrf_guard_refuses_non_public_addresses() -> None:
             assert why in str(exc)
         else:
             raise AssertionError(url)
+
+
+class _SlowFirstSend:
+    """A provider that takes its time on the first message it is handed, and records the order
+    in which messages reach it."""
+
+    def __init__(self) -> None:
+        self.arrived: list[str] = []
+        self.lock = threading.Lock()
+        self.calls = 0
+
+    def route(self, session: object, item: Attempt) -> Route:
+        return Route(provider="slow")
+
+    def call(self, item: Attempt, route: Route) -> Outcome:
+        with self.lock:
+            self.calls += 1
+            first = self.calls == 1
+        if first:
+            time.sleep(0.3)  # a provider answering slowly (real time: delivery runs threads)
+        with self.lock:
+            self.arrived.append(f"{item.contact_id}:{item.payload['payload']['text']}")
+        return Outcome("done", provider_id=item.key)
+
+
+def test_a_contacts_messages_reach_the_provider_in_order_while_contacts_go_in_parallel(
+    cauce: Cauce,
+) -> None:
+    ws = make_workspace(cauce)
+    ana, beto = make_contacts(cauce, ws, 2)
+    publish(cauce, ws, {"trigger": {"event": "go"},
+                        "steps": [{"send": "uno"}, {"send": "dos"}, {"send": "tres"}]})
+    with cauce.transaction() as s:
+        for contact in (ana, beto):
+            submit_input(s, workspace_id=ws, contact_id=contact,
+                         input=EventIn(name="go", occurred_at=T0))
+    drain(processor(cauce))
+    provider = _SlowFirstSend()
+    delivery = Delivery(cauce, handlers={"message_requested": provider})
+    assert delivery.deliver_batch() == 6
+    delivery.close()
+    by_contact = {c: [m.split(":")[1] for m in provider.arrived if m.startswith(f"{c}:")]
+                  for c in (ana, beto)}
+    # The slow first send held its contact's next messages back, not the other contact's.
+    assert by_contact == {ana: ["uno", "dos", "tres"], beto: ["uno", "dos", "tres"]}
+    assert provider.arrived[0].startswith(f"{beto}:")

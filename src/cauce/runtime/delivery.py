@@ -155,8 +155,24 @@ class Delivery:
         claimed = self._claim()
         if not claimed:
             return 0
-        outcomes = list(self._pool.map(lambda ar: self._call(*ar), claimed))
-        self._record(claimed, outcomes)
+        # A contact's messages go out one after the other, in queue order ("¡Genial!" before
+        # the CSAT question that follows it); different contacts, and effects that are not
+        # messages to the contact (webhooks, HTTP steps, team notes), go in parallel.
+        lanes: dict[object, list[int]] = defaultdict(list)
+        for index, (attempt, _) in enumerate(claimed):
+            lane = (attempt.workspace_id, attempt.contact_id) \
+                if attempt.kind == "message_requested" else ("row", attempt.id)
+            lanes[lane].append(index)
+        outcomes: list[Outcome | None] = [None] * len(claimed)
+
+        def run_lane(indexes: list[int]) -> None:
+            for index in indexes:
+                outcomes[index] = self._call(*claimed[index])
+
+        list(self._pool.map(run_lane, lanes.values()))
+        done = [o for o in outcomes if o is not None]
+        assert len(done) == len(claimed)  # every lane ran every one of its rows
+        self._record(claimed, done)
         return len(claimed)
 
     # ------------------------------------------------------------------ claim
@@ -170,7 +186,8 @@ class Delivery:
                 select(OutboxItem)
                 .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
                        OutboxItem.next_attempt_at <= now)
-                .order_by(OutboxItem.priority, OutboxItem.next_attempt_at)
+                # id last: the rows of one activation share a time and keep their order.
+                .order_by(OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
                 .limit(self.config.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
