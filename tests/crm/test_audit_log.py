@@ -77,6 +77,13 @@ def test_changes_to_flows_channels_templates_keys_and_users_are_audited(
     expected += [("user.added", u), ("user.role_changed", u), ("user.disabled", u),
                  ("user.enabled", u), ("user.removed", u)]
 
+    _ok(client.post(f"{api}/session/password", json={
+        "current_password": demo.password, "new_password": "otra-clave-larga"}), 204)
+    expected += [("user.password_changed", f"user:{owner}")]
+    # Every session of the user ended with the change: sign in again to read the log.
+    again = _ok(client.post(f"{api}/session", json={"email": demo.email,
+                                                     "password": "otra-clave-larga"}))
+    client.headers["X-CSRF-Token"] = again["csrf_token"]
     entries = _ok(client.get(f"{api}/audit", params={"limit": 200}))["items"]
     mine = [e for e in entries if e["actor"] == f"user:{owner}"]
     assert [(e["action"], e["target"]) for e in mine] == expected

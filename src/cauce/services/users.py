@@ -167,6 +167,13 @@ def change_password(
     if len(new) < MIN_PASSWORD:
         raise Invalid(f"new_password: at least {MIN_PASSWORD} characters", field="new_password")
     user.password_hash = hash_password(new)
+    # A password belongs to the person, not to one workspace: every workspace they are a
+    # member of records the change (never the password itself).
+    for workspace_id in session.scalars(
+            select(Membership.workspace_id).where(Membership.user_id == user_id)):
+        session.add(AuditEntry(workspace_id=workspace_id, at=now, actor=f"user:{user_id}",
+                               action="user.password_changed", target=f"user:{user_id}",
+                               details={}))
     for s in session.scalars(
         select(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
     ):
