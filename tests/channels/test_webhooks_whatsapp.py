@@ -512,3 +512,31 @@ def test_a_stored_webhook_that_no_longer_verifies_is_kept_as_failed(
     metrics = wa_api.get("/metrics").text
     assert "cauce_webhooks_failed 1.0" in metrics and "cauce_webhooks_pending 0.0" in metrics
     assert 'cauce_webhooks_parsed_total{outcome="failed"}' in metrics
+
+
+def test_a_transient_database_error_leaves_the_webhooks_pending_in_order(
+    wa_api: TestClient, cauce: Cauce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadlock with delivery (or a dropped connection) while parsing is not the webhook's
+    fault: nothing of the batch is kept, it is parsed again — never marked failed and lost."""
+    from sqlalchemy.exc import OperationalError
+
+    from cauce.services import inbound
+
+    body = json.dumps(sample("inbound_text")).encode()
+    group_commit(cauce).write(provider="whatsapp", body=body, signature=sign(body, APP_SECRET),
+                              received_at=cauce.clock.now())
+    real = inbound.handle_whatsapp
+
+    def deadlocked(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("UPDATE runtime_outbox ...", {}, Exception("deadlock detected"))
+
+    monkeypatch.setattr(inbound, "handle_whatsapp", deadlocked)
+    with pytest.raises(OperationalError):
+        webhook_inbox.drain(cauce)
+    (row,) = _stored(cauce)
+    assert row.status == "pending" and row.result is None and messages(cauce) == []
+    monkeypatch.setattr(inbound, "handle_whatsapp", real)
+    assert webhook_inbox.drain(cauce) == 1
+    (row,) = _stored(cauce)
+    assert row.status == "done" and len(messages(cauce)) == 1

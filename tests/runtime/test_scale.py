@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from cauce.clock import RealClock
 from cauce.engine.types import DeliveryStatus, EventIn, Input
@@ -155,13 +156,22 @@ class StatusEchoingGraphApi(FakeGraphApi):
                 batch, self._statuses = self._statuses, []
             if not batch:
                 continue
-            with self.cauce.transaction() as s:
-                for key, to in batch:
-                    submit_input(s, workspace_id=self.workspace_id,
-                                 contact_id=self.contact_of[to],
-                                 input=DeliveryStatus(message_key=key, status="sent",
-                                                      at=self.cauce.clock.now()),
-                                 dedupe_key=f"status:{key}:sent")
+            # Settling uncertain sends updates outbox rows the workers' delivery also updates:
+            # a deadlock can abort this transaction, which is then tried again, as the
+            # runtime's webhook drain does.
+            for attempt in range(5):
+                try:
+                    with self.cauce.transaction() as s:
+                        for key, to in batch:
+                            submit_input(s, workspace_id=self.workspace_id,
+                                         contact_id=self.contact_of[to],
+                                         input=DeliveryStatus(message_key=key, status="sent",
+                                                              at=self.cauce.clock.now()),
+                                         dedupe_key=f"status:{key}:sent")
+                    break
+                except OperationalError:
+                    if attempt == 4:
+                        raise
 
     def close(self) -> None:
         self._stop.set()

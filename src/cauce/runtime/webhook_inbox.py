@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cauce.logging import get_logger
@@ -170,6 +171,10 @@ def drain(cauce: Cauce, limit: int = 200, budget_seconds: float | None = None) -
                           **outcome.as_dict()}
                 if outcome.status_code != 200:
                     status = INPUT_FAILED  # e.g. the app secret changed since it arrived
+            except OperationalError:
+                # Transient (a deadlock with delivery, a lost connection): nothing of this
+                # batch is kept; every webhook stays pending and is parsed again, in order.
+                raise
             except Exception as exc:  # one webhook must not stop the ones behind it
                 log.exception("inbound_webhook_failed", webhook_id=row.id)
                 status = INPUT_FAILED
