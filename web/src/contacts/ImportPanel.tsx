@@ -72,6 +72,18 @@ export function ImportPanel({ fields, onImported, onRunning }: {
     return () => window.clearTimeout(timer)
   }, [job]) // eslint-disable-line
 
+  // The custom fields may arrive after the file was read: columns still unmapped get the
+  // guess the fields now allow (a column the user already mapped keeps their choice).
+  useEffect(() => {
+    if (!preview || fields.length === 0) return
+    const guessed = guessMapping(preview.headers, fields)
+    setMapping((current) => {
+      const next = { ...current }
+      for (const header of preview.headers) if (!next[header] && guessed[header]) next[header] = guessed[header]
+      return next
+    })
+  }, [fields, preview])
+
   const onFile = async (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0]
     setJob(null)
