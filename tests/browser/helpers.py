@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 I18N = Path(__file__).resolve().parents[2] / "web" / "src" / "i18n"
 SETTLE_SECONDS = 20
@@ -43,6 +43,19 @@ def sign_in_with_password(page: Page, email: str, password: str) -> None:
     page.locator("input[autocomplete=current-password]").fill(password)
     page.locator("input[autocomplete=current-password]").press("Enter")
     expect(page.get_by_test_id("workspace-name")).to_be_visible()
+
+
+def open_simulator(page: Page, phone: str, name: str = "") -> Locator:
+    """Open the editor's simulator and create (and use) a test contact, in the page's
+    language; returns the simulator panel."""
+    words = dictionaries()[page.evaluate("document.documentElement.lang")]
+    page.get_by_test_id("sim-toggle").click()
+    sim = page.get_by_test_id("simulator")
+    if name:
+        sim.get_by_label(words["sim.newName"]).fill(name)
+    sim.get_by_label(words["sim.newPhone"]).fill(phone)
+    sim.get_by_role("button", name=words["sim.create"]).click()
+    return sim
 
 
 def drop_node(page: Page, node_type: str, x: int, y: int) -> None:

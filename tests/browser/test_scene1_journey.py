@@ -18,6 +18,7 @@ from tests.browser.helpers import (
     connect_exit,
     describe,
     drop_node,
+    open_simulator,
     sign_in_with_password,
     untranslated,
     use_language,
@@ -132,11 +133,7 @@ def test_scene1_lead_flow_from_scratch_to_the_agent_and_the_dashboard(
     expect(page.get_by_test_id("editor-message")).to_have_text("Versión 1 publicada")
 
     # ---- the simulator: the ad click, a tap, a week later -------------------------------
-    page.get_by_test_id("sim-toggle").click()
-    sim = page.get_by_test_id("simulator")
-    sim.get_by_label("Nombre del contacto nuevo").fill("Marina Escena")
-    sim.get_by_label("Teléfono del contacto nuevo").fill("+54 9 11 5555-0131")
-    sim.get_by_role("button", name="Crear y usar").click()
+    sim = open_simulator(page, "+54 9 11 5555-0131", "Marina Escena")
     expect(sim.get_by_test_id("sim-no-run")).to_be_visible()
     sim.get_by_text("Simular un disparador").click()
     sim.get_by_role("button", name="Hacer clic en el anuncio").click()

@@ -12,6 +12,7 @@ from tests.browser.helpers import (
     api_call,
     axe_violations,
     describe,
+    open_simulator,
     sign_in_with_key,
     untranslated,
     use_language,
@@ -66,11 +67,7 @@ def test_simulator_buttons_time_travel_and_event_log(
     use_language(page, "es")
     sign_in_with_key(page, webapp.demo.api_key)
     page.goto(f"/#/flows/{flow['id']}")
-    page.get_by_test_id("sim-toggle").click()
-    sim = page.get_by_test_id("simulator")
-    sim.get_by_label("Nombre del contacto nuevo").fill("Sofía Test")
-    sim.get_by_label("Teléfono del contacto nuevo").fill("+54 9 11 5555-0101")
-    sim.get_by_role("button", name="Crear y usar").click()
+    sim = open_simulator(page, "+54 9 11 5555-0101", "Sofía Test")
     expect(sim.get_by_test_id("sim-no-run")).to_be_visible()
 
     sim.get_by_text("Campos del contacto").click()
@@ -131,10 +128,7 @@ def test_simulator_fires_an_event_and_an_ad_click(page: Page, webapp: WebApp) ->
     use_language(page, "en")
     sign_in_with_key(page, webapp.demo.api_key)
     page.goto(f"/#/flows/{flow['id']}")
-    page.get_by_test_id("sim-toggle").click()
-    sim = page.get_by_test_id("simulator")
-    sim.get_by_label("New contact's phone").fill("+54 9 11 5555-0202")
-    sim.get_by_role("button", name="Create and use").click()
+    sim = open_simulator(page, "+54 9 11 5555-0202")
     sim.get_by_text("Simulate a trigger").click()
     sim.get_by_label("Event name").fill("cart.abandoned")
     sim.get_by_label("Event data (JSON)").fill('{"total": 100}')
