@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from cauce.services.dashboard_errors import advice
 from cauce.services.errors import Invalid, NotFound
+from cauce.services.flows import declares_goal
 from cauce.store.models import (
     Contact,
     Flow,
@@ -486,8 +487,7 @@ def _run_facts(session: Session, w: Window) -> _RunFacts:
 def _has_goal(session: Session, flow_id: int, version: int) -> bool:
     document = session.scalar(select(FlowVersion.document).where(
         FlowVersion.flow_id == flow_id, FlowVersion.number == version))
-    settings = document.get("settings") if isinstance(document, dict) else None
-    return isinstance(settings, dict) and bool(settings.get("goal"))
+    return declares_goal(document)
 
 
 _NUMBER = re.compile(r"(?<![\d.])(\d{1,2})(?:[.,]\d+)?(?![\d])")

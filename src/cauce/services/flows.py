@@ -76,6 +76,12 @@ def list_flows(session: Session, workspace_id: int) -> list[Flow]:
         .order_by(Flow.id)))
 
 
+def declares_goal(document: Any) -> bool:
+    """Whether a flow document's settings name a goal (its runs can convert)."""
+    settings = document.get("settings") if isinstance(document, dict) else None
+    return isinstance(settings, dict) and bool(settings.get("goal"))
+
+
 @dataclass(frozen=True)
 class FlowStats:
     """What the flow list shows beside each flow, over all of its runs."""
@@ -113,8 +119,7 @@ def flow_stats(session: Session, workspace_id: int, rows: list[Flow]) -> dict[in
                 select(FlowVersion.flow_id, FlowVersion.document).where(
                     FlowVersion.workspace_id == workspace_id,
                     tuple_(FlowVersion.flow_id, FlowVersion.number).in_(published))):
-            settings = document.get("settings") if isinstance(document, dict) else None
-            if isinstance(settings, dict) and settings.get("goal"):
+            if declares_goal(document):
                 goals.add(flow_id)
     stats = {flow_id: FlowStats(has_goal=flow_id in goals) for flow_id in ids}
     for flow_id, total, active, conversions in counts:
