@@ -8,8 +8,9 @@ queued so far with one statement and one commit, and the others wait for it.
 
 Parsing into contacts, messages and runtime inputs is the runtime's work (:func:`drain`): one
 drainer at a time (a PostgreSQL advisory lock; SQLite's single writer) claims the oldest
-pending rows and processes them in id order in one transaction, so every contact's inputs get
-ids in the order its webhooks arrived. A crash after the answer loses nothing (the row is
+pending rows and parses them in one transaction, set-based (one query per kind of lookup and
+one INSERT per table for the batch), so every contact's inputs get ids in the order its
+webhooks arrived. A crash after the answer loses nothing (the row is
 committed and still pending); a crash while draining rolls the whole batch back.
 """
 
@@ -201,7 +202,11 @@ def _settled(row: Any, outcome: Any, now: datetime) -> dict[str, Any]:
 def _parse_batch(cauce: Cauce, session: Session, rows: Sequence[Any]
                  ) -> list[dict[str, Any]] | None:
     """The batch parsed set-based, in a savepoint; None when that failed (rolled back)."""
-    from cauce.services.inbound import BATCH_MEMO, handle_whatsapp_batch  # services import runtime
+    from cauce.services.inbound import (  # services import runtime
+        BATCH_MEMO,
+        BatchNotSupported,
+        handle_whatsapp_batch,
+    )
 
     now = cauce.clock.now()
     session.info[BATCH_MEMO] = {}  # per-batch lookups (workspace rules), see inbound
@@ -213,6 +218,9 @@ def _parse_batch(cauce: Cauce, session: Session, rows: Sequence[Any]
         # Transient (a deadlock with delivery, a lost connection): nothing of this batch is
         # kept; every webhook stays pending and is parsed again, in order.
         raise
+    except BatchNotSupported as exc:  # something only the one-by-one path handles
+        log.info("inbound_webhook_batch_one_by_one", reason=str(exc), first_id=rows[0].id)
+        return None
     except Exception:  # found out webhook by webhook, below
         log.exception("inbound_webhook_batch_failed", first_id=rows[0].id, size=len(rows))
         return None

@@ -7,8 +7,11 @@ its work happens in one transaction:
 messages and statuses are stored, contacts found or created, and the run inputs submitted
 (``cauce.runtime.ingest.submit_input``), which workers process after commit. Each item is
 processed inside a savepoint, so one bad message is logged and skipped while the rest of the
-batch is kept. Redeliveries are recognised (inbound: provider message id; statuses: the
-(message, status) pair already applied) and change nothing.
+batch is kept. A drained batch of stored WhatsApp webhooks is parsed set-based instead
+(:func:`handle_whatsapp_batch`: the same steps, their lookups and inserts made once for the
+batch; the drain falls back to webhook by webhook when that fails). Redeliveries are
+recognised (inbound: provider message id; statuses: the (message, status) pair already
+applied) and change nothing.
 """
 
 from __future__ import annotations
@@ -761,6 +764,14 @@ def handle_whatsapp_batch(session: Session, box: SecretBox,
                    for v, (_, _, now) in zip(verified, webhooks, strict=True)]
         session.info.pop(_BATCH)
         batch.store(session)
+    except BaseException:
+        # What the batch loaded may be rows its rollback removes (the contacts it inserted;
+        # SQLite then hands their ids out again): the webhook-by-webhook retry starts from an
+        # empty identity map and looks the channels up again.
+        session.expunge_all()
+        for memo in ("cauce_whatsapp_channels", "cauce_whatsapp_all_channels"):
+            session.info.pop(memo, None)
+        raise
     finally:
         session.info.pop(_BATCH, None)
         session.info.pop(message_service.OUTBOUND_INDEX, None)
