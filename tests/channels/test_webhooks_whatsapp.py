@@ -661,3 +661,46 @@ def test_a_contact_another_writer_created_meanwhile_is_used_not_duplicated(
     (inp,) = inputs(cauce)
     assert inp.contact_id == theirs.id
     assert contact_by_phone(cauce, "+5491150000001").name == "Typed by staff"
+
+
+def test_a_contact_insert_racing_another_uncommitted_writer_waits_and_uses_its_row(
+    wa_api: TestClient, cauce: Cauce
+) -> None:
+    """PostgreSQL, for real: another transaction has inserted the sender's phone but not
+    committed when the batch inserts its new contacts; the batch's INSERT waits on the unique
+    index, skips the row once the other commits, and the message goes to that contact."""
+    from sqlalchemy import text
+
+    from cauce.services import inbound
+
+    if cauce.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no other insert can be in flight")
+    phone = "5491150000009"
+    other = cauce.sessions()
+    other.begin()
+    theirs = inbound.find_or_create_contact(other, 1, phone=phone, name="Typed by staff",
+                                            now=cauce.clock.now())
+    other.flush()  # the row and its unique-index entry exist, uncommitted
+    xid = other.scalar(text("SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text"))
+    _store_all(cauce, [_text_from(phone, "wamid.RACE")])
+    drained: list[Any] = []
+    drainer = threading.Thread(target=lambda: drained.append(
+        webhook_inbox.drain(cauce, budget_seconds=60)))
+    drainer.start()
+    deadline, waiting = time.monotonic() + 20, 0
+    with cauce.engine.connect() as watcher:  # until the drain's INSERT waits for our insert
+        while not waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+            waiting = int(watcher.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
+                " AND transactionid::text = :xid"), {"xid": xid}) or 0)
+    assert waiting, "the batch's INSERT never waited for the uncommitted contact"
+    other.commit()
+    other.close()
+    drainer.join(30)
+    assert drained == [1] and _stored(cauce)[0].status == "done"
+    with cauce.transaction() as session:
+        assert [c.id for c in session.scalars(
+            select(Contact).where(Contact.phone == f"+{phone}"))] == [theirs.id]
+    (inp,) = inputs(cauce)
+    assert inp.contact_id == theirs.id and inp.payload["message_id"] == "wamid.RACE"
