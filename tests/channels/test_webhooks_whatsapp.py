@@ -514,29 +514,193 @@ def test_a_stored_webhook_that_no_longer_verifies_is_kept_as_failed(
     assert 'cauce_webhooks_parsed_total{outcome="failed"}' in metrics
 
 
+@pytest.mark.parametrize("path", ["set-based", "one by one"])
 def test_a_transient_database_error_leaves_the_webhooks_pending_in_order(
-    wa_api: TestClient, cauce: Cauce, monkeypatch: pytest.MonkeyPatch
+    wa_api: TestClient, cauce: Cauce, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     """A deadlock with delivery (or a dropped connection) while parsing is not the webhook's
-    fault: nothing of the batch is kept, it is parsed again — never marked failed and lost."""
+    fault: nothing of the batch is kept, it is parsed again — never marked failed and lost.
+    Whether the batch is parsed at once or (after an unexpected error) webhook by webhook."""
     from sqlalchemy.exc import OperationalError
 
+    from cauce.runtime import ingest
     from cauce.services import inbound
 
     body = json.dumps(sample("inbound_text")).encode()
     group_commit(cauce).write(provider="whatsapp", body=body, signature=sign(body, APP_SECRET),
                               received_at=cauce.clock.now())
-    real = inbound.handle_whatsapp
 
     def deadlocked(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("UPDATE runtime_outbox ...", {}, Exception("deadlock detected"))
 
-    monkeypatch.setattr(inbound, "handle_whatsapp", deadlocked)
-    with pytest.raises(OperationalError):
-        webhook_inbox.drain(cauce)
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("unexpected")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest, "submit_many", deadlocked)
+        if path == "one by one":
+            patched.setattr(inbound, "handle_whatsapp_batch", broken)
+        with pytest.raises(OperationalError):
+            webhook_inbox.drain(cauce)
     (row,) = _stored(cauce)
     assert row.status == "pending" and row.result is None and messages(cauce) == []
-    monkeypatch.setattr(inbound, "handle_whatsapp", real)
     assert webhook_inbox.drain(cauce) == 1
     (row,) = _stored(cauce)
     assert row.status == "done" and len(messages(cauce)) == 1
+
+
+# ---- a drained batch parsed set-based -------------------------------------------------------
+
+
+def _text_from(sender: str, wamid: str, name: str = "Ana") -> dict[str, Any]:
+    payload = sample("inbound_text")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["contacts"][0].update({"wa_id": sender, "profile": {"name": name}})
+    value["messages"][0].update({"from": sender, "id": wamid})
+    return payload
+
+
+def _store_all(cauce: Cauce, payloads: list[dict[str, Any]]) -> None:
+    for payload in payloads:
+        body = json.dumps(payload).encode()
+        group_commit(cauce).write(provider="whatsapp", body=body,
+                                  signature=sign(body, APP_SECRET),
+                                  received_at=cauce.clock.now())
+
+
+@pytest.mark.parametrize("path", ["set-based", "one by one"])
+def test_a_batch_parsed_at_once_does_what_webhooks_parsed_alone_do(
+    wa_api: TestClient, cauce: Cauce, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """One drain, one batch: new and known senders, a redelivery inside the batch, a status
+    found by our key that gives the message its wamid, then one found by that wamid."""
+    from cauce.services import inbound
+
+    if path == "one by one":  # what the drain falls back to
+        monkeypatch.setattr(inbound, "handle_whatsapp_batch", lambda *a: 1 / 0)
+    with cauce.transaction() as session:  # sent, outcome unknown: no wamid recorded yet
+        known = inbound.find_or_create_contact(session, 1, phone=WA_ID, name=None,
+                                               now=cauce.clock.now())
+        record_outbound(session, workspace_id=1, contact_id=known.id, channel_kind="whatsapp",
+                        key="run-1:ask:1", kind="text", content={"body": "?"},
+                        now=cauce.clock.now(), run_id="run-1", node_id="ask")
+    sent = sample("status_sent_legacy_cbp")
+    sent["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = \
+        "run-1:ask:1"
+    new = "5491150000001"
+    _store_all(cauce, [
+        _text_from(new, "wamid.A1"), sent, _text_from(WA_ID, "wamid.K1", name="Kim"),
+        _text_from(new, "wamid.A2", name="Other"), _text_from(new, "wamid.A1"),
+        sample("status_delivered_pmp_free_customer_service"),
+    ])
+    assert webhook_inbox.drain(cauce, budget_seconds=60) == 6
+    rows = _stored(cauce)
+    assert [r.status for r in rows] == ["done"] * 6
+    assert [(r.result or {})["messages"] for r in rows] == [1, 0, 1, 1, 0, 0]
+    assert [(r.result or {})["statuses"] for r in rows] == [0, 1, 0, 0, 0, 1]
+    assert [(r.result or {})["duplicates"] for r in rows] == [0, 0, 0, 0, 1, 0]
+    ana, kim = contact_by_phone(cauce, f"+{new}"), contact_by_phone(cauce, f"+{WA_ID}")
+    assert (ana.name, ana.first_name, ana.source) == ("Ana", "Ana", "inbound")
+    assert (kim.id, kim.name) == (known.id, "Kim")  # a profile name fills an empty name
+    assert ana.last_inbound_at is not None and kim.last_inbound_at is not None
+    outbound = [m for m in messages(cauce) if m.direction == "out"]
+    assert outbound[0].provider_id == OUR_WAMID and outbound[0].status == "delivered"
+    assert [(i.contact_id, i.kind, i.payload.get("message_id") or i.payload["status"],
+             i.payload.get("first_in_conversation")) for i in inputs(cauce)] == [
+        (ana.id, "message", "wamid.A1", True), (known.id, "delivery", "sent", None),
+        (known.id, "message", "wamid.K1", True), (ana.id, "message", "wamid.A2", False),
+        (known.id, "delivery", "delivered", None)]
+
+
+def test_one_bad_webhook_in_a_batch_fails_alone(
+    wa_api: TestClient, cauce: Cauce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cauce.services import inbound
+
+    real = inbound._incoming_from_whatsapp
+
+    def incoming(channel: Any, msg: Any) -> Any:
+        if msg.provider_id == "wamid.BAD":
+            raise RuntimeError("a bug this webhook hits")
+        return real(channel, msg)
+
+    monkeypatch.setattr(inbound, "_incoming_from_whatsapp", incoming)
+    _store_all(cauce, [_text_from("5491150000001", "wamid.1"),
+                       _text_from("5491150000002", "wamid.BAD"),
+                       _text_from("5491150000001", "wamid.2")])
+    assert webhook_inbox.drain(cauce, budget_seconds=60) == 3
+    rows = _stored(cauce)
+    assert [r.status for r in rows] == ["done", "failed", "done"]
+    assert rows[1].result is not None and "a bug this webhook hits" in rows[1].result["error"]
+    assert [i.payload["message_id"] for i in inputs(cauce)] == ["wamid.1", "wamid.2"]
+
+
+def test_a_contact_another_writer_created_meanwhile_is_used_not_duplicated(
+    wa_api: TestClient, cauce: Cauce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch looks its senders up, then inserts the missing ones; a contact with the same
+    phone committed in between (the CRM, an import) makes the insert skip it (ON CONFLICT DO
+    NOTHING), and the message goes to that contact."""
+    from cauce.services import inbound
+
+    with cauce.transaction() as session:
+        theirs = inbound.find_or_create_contact(session, 1, phone="5491150000001",
+                                                name="Typed by staff", now=cauce.clock.now())
+    real, calls = inbound._live_contacts, []
+
+    def looked_up_before_it_was_committed(session: Any, pairs: Any) -> Any:
+        calls.append(pairs)
+        return {} if len(calls) == 1 else real(session, pairs)
+
+    monkeypatch.setattr(inbound, "_live_contacts", looked_up_before_it_was_committed)
+    _store_all(cauce, [_text_from("5491150000001", "wamid.1")])
+    assert webhook_inbox.drain(cauce, budget_seconds=60) == 1
+    assert len(calls) == 2 and _stored(cauce)[0].status == "done"
+    with cauce.transaction() as session:
+        assert [c.id for c in session.scalars(select(Contact))] == [theirs.id]
+    (inp,) = inputs(cauce)
+    assert inp.contact_id == theirs.id
+    assert contact_by_phone(cauce, "+5491150000001").name == "Typed by staff"
+
+
+def test_a_contact_insert_racing_another_uncommitted_writer_waits_and_uses_its_row(
+    wa_api: TestClient, cauce: Cauce
+) -> None:
+    """PostgreSQL, for real: another transaction has inserted the sender's phone but not
+    committed when the batch inserts its new contacts; the batch's INSERT waits on the unique
+    index, skips the row once the other commits, and the message goes to that contact."""
+    from sqlalchemy import text
+
+    from cauce.services import inbound
+
+    if cauce.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no other insert can be in flight")
+    phone = "5491150000009"
+    other = cauce.sessions()
+    other.begin()
+    theirs = inbound.find_or_create_contact(other, 1, phone=phone, name="Typed by staff",
+                                            now=cauce.clock.now())
+    other.flush()  # the row and its unique-index entry exist, uncommitted
+    xid = other.scalar(text("SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text"))
+    _store_all(cauce, [_text_from(phone, "wamid.RACE")])
+    drained: list[Any] = []
+    drainer = threading.Thread(target=lambda: drained.append(
+        webhook_inbox.drain(cauce, budget_seconds=60)))
+    drainer.start()
+    deadline, waiting = time.monotonic() + 20, 0
+    with cauce.engine.connect() as watcher:  # until the drain's INSERT waits for our insert
+        while not waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+            waiting = int(watcher.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
+                " AND transactionid::text = :xid"), {"xid": xid}) or 0)
+    assert waiting, "the batch's INSERT never waited for the uncommitted contact"
+    other.commit()
+    other.close()
+    drainer.join(30)
+    assert drained == [1] and _stored(cauce)[0].status == "done"
+    with cauce.transaction() as session:
+        assert [c.id for c in session.scalars(
+            select(Contact).where(Contact.phone == f"+{phone}"))] == [theirs.id]
+    (inp,) = inputs(cauce)
+    assert inp.contact_id == theirs.id and inp.payload["message_id"] == "wamid.RACE"

@@ -8,6 +8,7 @@ after commit, strictly in arrival order (the input id), one at a time per contac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -43,24 +44,58 @@ def submit_input(
 
     ``now`` is the arrival time recorded for lag metrics (default: the real clock).
     """
-    created = now or datetime.now(UTC)
-    values: dict[str, Any] = {
-        "workspace_id": workspace_id,
-        "contact_id": contact_id,
-        "kind": input.type,
-        "payload": input.model_dump(mode="json"),
-        "dedupe_key": dedupe_key,
-        "status": INPUT_PENDING,
-        "created_at": created,
-    }
-    stored = _insert(session, [values], dedupe=dedupe_key is not None)
-    if stored and isinstance(input, DeliveryStatus):
-        # A status for a send whose outcome we never recorded settles that uncertainty:
-        # the provider has the message, so delivery must not send it again.
-        from cauce.runtime.outbox import reconcile_status
+    return submit_many(session, [PendingInput(workspace_id, contact_id, input, dedupe_key,
+                                              now or datetime.now(UTC))])[0]
 
-        reconcile_status(session, input.message_key, input.status, now=created)
-    if stored:
+
+@dataclass(frozen=True)
+class PendingInput:
+    """One input for :func:`submit_many` (the arguments of :func:`submit_input`)."""
+
+    workspace_id: int
+    contact_id: int
+    input: Input
+    dedupe_key: str | None
+    now: datetime
+
+
+def submit_many(session: Session, items: list[PendingInput]) -> list[bool]:
+    """:func:`submit_input` for many inputs with one INSERT (a drained batch of webhooks):
+    ids are given in list order, so each contact's inputs keep the order of the list. Returns,
+    per item, whether it was stored (False: its dedupe key was seen before, in the table or
+    earlier in the list)."""
+    if not items:
+        return []
+    values = [{
+        "workspace_id": item.workspace_id,
+        "contact_id": item.contact_id,
+        "kind": item.input.type,
+        "payload": item.input.model_dump(mode="json"),
+        "dedupe_key": item.dedupe_key,
+        "status": INPUT_PENDING,
+        "created_at": item.now,
+    } for item in items]
+    if all(item.dedupe_key is None for item in items):
+        session.execute(insert(_table(RuntimeInput)), values)
+        stored = [True] * len(items)
+    else:
+        kept = _insert_deduped(session, values)
+        seen: set[tuple[int, str]] = set()
+        stored = []
+        for item in items:
+            key = (item.workspace_id, item.dedupe_key) if item.dedupe_key is not None else None
+            # A key repeated in the list was inserted once, for its first occurrence.
+            stored.append(key is None or (key in kept and key not in seen))
+            if key is not None:
+                seen.add(key)
+    for item, was_stored in zip(items, stored, strict=True):
+        if was_stored and isinstance(item.input, DeliveryStatus):
+            # A status for a send whose outcome we never recorded settles that uncertainty:
+            # the provider has the message, so delivery must not send it again.
+            from cauce.runtime.outbox import reconcile_status
+
+            reconcile_status(session, item.input.message_key, item.input.status, now=item.now)
+    if any(stored):
         notify_after_commit(session, INPUTS_CHANNEL)
     return stored
 
@@ -81,7 +116,7 @@ def submit_inputs(
         }
         for ws, contact, inp in rows
     ]
-    _insert(session, values, dedupe=False)
+    session.execute(insert(_table(RuntimeInput)), values)
     notify_after_commit(session, INPUTS_CHANNEL)
     return len(values)
 
@@ -91,10 +126,8 @@ def parse_input(payload: dict[str, Any]) -> Input:
     return INPUT_ADAPTER.validate_python(payload)
 
 
-def _insert(session: Session, values: list[dict[str, Any]], *, dedupe: bool) -> bool:
-    if not dedupe:
-        session.execute(insert(_table(RuntimeInput)), values)
-        return True
+def _insert_deduped(session: Session, values: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    """Insert the rows whose (workspace, dedupe key) is new; returns the keys inserted."""
     dialect = session.get_bind().dialect.name
     stmt: Any
     if dialect == "postgresql":
@@ -105,7 +138,8 @@ def _insert(session: Session, values: list[dict[str, Any]], *, dedupe: bool) -> 
         stmt = sqlite.insert(RuntimeInput).on_conflict_do_nothing(
             index_elements=["workspace_id", "dedupe_key"]
         )
-    # Parameters, not .values(literal dict): the statement compiles once and is cached, not
-    # once per webhook.
-    result = session.execute(stmt.returning(RuntimeInput.id), values[0])
-    return result.first() is not None
+    # Parameters, not .values(literal dicts): the statement compiles once and is cached. One
+    # multi-row INSERT (insertmanyvalues) assigns the ids in the order of ``values``.
+    rows = session.execute(stmt.returning(RuntimeInput.workspace_id, RuntimeInput.dedupe_key),
+                           values[0] if len(values) == 1 else values).all()
+    return {(ws, key) for ws, key in rows}

@@ -8,8 +8,9 @@ queued so far with one statement and one commit, and the others wait for it.
 
 Parsing into contacts, messages and runtime inputs is the runtime's work (:func:`drain`): one
 drainer at a time (a PostgreSQL advisory lock; SQLite's single writer) claims the oldest
-pending rows and processes them in id order in one transaction, so every contact's inputs get
-ids in the order its webhooks arrived. A crash after the answer loses nothing (the row is
+pending rows and parses them in one transaction, set-based (one query per kind of lookup and
+one INSERT per table for the batch), so every contact's inputs get ids in the order its
+webhooks arrived. A crash after the answer loses nothing (the row is
 committed and still pending); a crash while draining rolls the whole batch back.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -40,6 +42,10 @@ KEEP_FAILED = timedelta(days=7)
 PRUNE_EVERY_SECONDS = 600.0
 SQLITE_BUDGET_SECONDS = 0.01
 POSTGRES_BUDGET_SECONDS = 0.25
+FIRST_BATCH_SIZE = 20  # then sized by the budget (see drain)
+# A set-based batch costs a few milliseconds whatever its size: claiming fewer would spend
+# more time on that than on the webhooks when the machine is busy (slow batches shrink it).
+MIN_BATCH_SIZE = 10
 
 
 def _table() -> Table:
@@ -135,56 +141,115 @@ def drain(cauce: Cauce, limit: int = 200, budget_seconds: float | None = None) -
     """Parse up to ``limit`` pending webhooks, oldest first, in one transaction; returns how
     many were settled (0 when none is pending or another process is draining).
 
-    The batch also ends once it has worked ``budget_seconds`` (default: 10 ms on SQLite,
+    The batch is parsed set-based (:func:`cauce.services.inbound.handle_whatsapp_batch`);
+    if that fails on something unexpected, it is rolled back and parsed webhook by webhook,
+    each in a savepoint, so one bad webhook is marked failed without failing the others.
+    Either way the batch should end within ``budget_seconds`` (default: 10 ms on SQLite,
     whose single write lock the webhook route needs to store the next webhooks; 250 ms on
-    PostgreSQL), so a drain never holds the route's answers back for long."""
-    from cauce.services.inbound import BATCH_MEMO, handle_whatsapp  # services import runtime
-
+    PostgreSQL), so a drain never holds the route's answers back for long: a set-based batch
+    has a fixed cost (a few statements) plus a small one per webhook, so the number claimed
+    is adjusted after each batch towards what fits the budget (:func:`_next_size`); one by
+    one, the batch stops once the budget is spent."""
     table = _table()
     with cauce.transaction() as session:
         if not _take_drain_lock(session):
             return 0
+        started = time.perf_counter()
+        if budget_seconds is None:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            budget_seconds = SQLITE_BUDGET_SECONDS if sqlite else POSTGRES_BUDGET_SECONDS
+        size = cauce.extras.get("webhook_drain_size")
+        size = min(limit, size if isinstance(size, int) else FIRST_BATCH_SIZE)
         rows = session.execute(
             select(table.c.id, table.c.provider, table.c.body, table.c.signature,
                    table.c.received_at)
-            .where(table.c.status == INPUT_PENDING).order_by(table.c.id).limit(limit)
+            .where(table.c.status == INPUT_PENDING).order_by(table.c.id).limit(size)
         ).all()
         if not rows:
             _maybe_prune(cauce, session)
             return 0
-        now = cauce.clock.now()
-        session.info[BATCH_MEMO] = {}  # per-batch lookups (workspace rules), see inbound
-        if budget_seconds is None:
-            sqlite = session.get_bind().dialect.name == "sqlite"
-            budget_seconds = SQLITE_BUDGET_SECONDS if sqlite else POSTGRES_BUDGET_SECONDS
-        ends = time.perf_counter() + budget_seconds
-        settled: list[dict[str, Any]] = []
-        for row in rows:
-            if settled and time.perf_counter() > ends:
-                break  # the rest stay pending for the next batch, still in order
-            status, result = INPUT_DONE, None
-            try:
-                with session.begin_nested():
-                    outcome = handle_whatsapp(session, cauce.secrets, bytes(row.body),
-                                              row.signature, row.received_at)
-                result = {"status_code": outcome.status_code, "error": outcome.error,
-                          **outcome.as_dict()}
-                if outcome.status_code != 200:
-                    status = INPUT_FAILED  # e.g. the app secret changed since it arrived
-            except OperationalError:
-                # Transient (a deadlock with delivery, a lost connection): nothing of this
-                # batch is kept; every webhook stays pending and is parsed again, in order.
-                raise
-            except Exception as exc:  # one webhook must not stop the ones behind it
-                log.exception("inbound_webhook_failed", webhook_id=row.id)
-                status = INPUT_FAILED
-                result = {"status_code": 500, "error": f"{type(exc).__name__}: {exc}"[:500]}
-            settled.append({"id": row.id, "status": status, "result": result,
-                            "processed_at": now})
+        settled = _parse_batch(cauce, session, rows)
+        if settled is None:
+            settled = _parse_one_by_one(cauce, session, rows, started + budget_seconds)
+        else:
+            cauce.extras["webhook_drain_size"] = _next_size(
+                size, len(rows), time.perf_counter() - started, budget_seconds, limit)
         session.execute(update(InboundWebhook), settled)
     for done in settled:
         metrics.WEBHOOKS_PARSED.labels(done["status"]).inc()
     return len(settled)
+
+
+def _next_size(size: int, parsed: int, seconds: float, budget: float, limit: int) -> int:
+    """How many webhooks the next batch claims: scaled by how far this batch was from the
+    budget (at most doubled per batch), when it says something about that: it was full, or
+    it overran the budget."""
+    if parsed < size and seconds <= budget:
+        return size  # fewer were pending: its time does not tell what a full batch costs
+    return max(min(limit, MIN_BATCH_SIZE),
+               min(limit, int(parsed * min(2.0, budget / max(seconds, 1e-6)))))
+
+
+def _settled(row: Any, outcome: Any, now: datetime) -> dict[str, Any]:
+    """The ``inbound_webhooks`` update of a parsed webhook (failed when it no longer
+    verifies, e.g. the app secret changed since it arrived)."""
+    return {"id": row.id, "status": INPUT_DONE if outcome.status_code == 200 else INPUT_FAILED,
+            "result": {"status_code": outcome.status_code, "error": outcome.error,
+                       **outcome.as_dict()},
+            "processed_at": now}
+
+
+def _parse_batch(cauce: Cauce, session: Session, rows: Sequence[Any]
+                 ) -> list[dict[str, Any]] | None:
+    """The batch parsed set-based, in a savepoint; None when that failed (rolled back)."""
+    from cauce.services.inbound import (  # services import runtime
+        BATCH_MEMO,
+        BatchNotSupported,
+        handle_whatsapp_batch,
+    )
+
+    now = cauce.clock.now()
+    session.info[BATCH_MEMO] = {}  # per-batch lookups (workspace rules), see inbound
+    try:
+        with session.begin_nested():
+            outcomes = handle_whatsapp_batch(session, cauce.secrets, [
+                (bytes(row.body), row.signature, row.received_at) for row in rows])
+    except OperationalError:
+        # Transient (a deadlock with delivery, a lost connection): nothing of this batch is
+        # kept; every webhook stays pending and is parsed again, in order.
+        raise
+    except BatchNotSupported as exc:  # something only the one-by-one path handles
+        log.info("inbound_webhook_batch_one_by_one", reason=str(exc), first_id=rows[0].id)
+        return None
+    except Exception:  # found out webhook by webhook, below
+        log.exception("inbound_webhook_batch_failed", first_id=rows[0].id, size=len(rows))
+        return None
+    return [_settled(row, outcome, now) for row, outcome in zip(rows, outcomes, strict=True)]
+
+
+def _parse_one_by_one(cauce: Cauce, session: Session, rows: Sequence[Any],
+                      ends: float) -> list[dict[str, Any]]:
+    from cauce.services.inbound import BATCH_MEMO, handle_whatsapp
+
+    now = cauce.clock.now()
+    session.info[BATCH_MEMO] = {}
+    settled: list[dict[str, Any]] = []
+    for row in rows:
+        if settled and time.perf_counter() > ends:
+            break  # the rest stay pending for the next batch, still in order
+        try:
+            with session.begin_nested():
+                outcome = handle_whatsapp(session, cauce.secrets, bytes(row.body),
+                                          row.signature, row.received_at)
+            settled.append(_settled(row, outcome, now))
+        except OperationalError:
+            raise  # as above: the whole batch stays pending
+        except Exception as exc:  # one webhook must not stop the ones behind it
+            log.exception("inbound_webhook_failed", webhook_id=row.id)
+            settled.append({"id": row.id, "status": INPUT_FAILED, "processed_at": now,
+                            "result": {"status_code": 500,
+                                       "error": f"{type(exc).__name__}: {exc}"[:500]}})
+    return settled
 
 
 def _maybe_prune(cauce: Cauce, session: Session) -> None:

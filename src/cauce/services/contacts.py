@@ -409,6 +409,20 @@ def _emit_tags(
 def create_contact(
     session: Session, workspace_id: int, data: ContactIn, now: datetime, source: str = "api"
 ) -> Contact:
+    contact, added = build_contact(session, workspace_id, data, now, source)
+    _check_unique(session, contact)
+    session.add(contact)
+    session.flush()
+    _emit_tags(session, contact, added, [], now)
+    publish_contact(session, contact, "contact.created", now)
+    return contact
+
+
+def build_contact(
+    session: Session, workspace_id: int, data: ContactIn, now: datetime, source: str = "api"
+) -> tuple[Contact, list[str]]:
+    """The new contact :func:`create_contact` would store (not added to the session) and the
+    tags it gets; raises :class:`Invalid` as it would."""
     ws = _workspace(session, workspace_id)
     norm = normalize(
         data, default_country=ws.country, default_timezone=ws.timezone,
@@ -423,12 +437,7 @@ def create_contact(
     added = _apply(contact, norm, now)
     if not contact.timezone:
         contact.timezone = ws.timezone
-    _check_unique(session, contact)
-    session.add(contact)
-    session.flush()
-    _emit_tags(session, contact, added, [], now)
-    publish_contact(session, contact, "contact.created", now)
-    return contact
+    return contact, added
 
 
 def publish_contact(session: Session, contact: Contact, event: str, now: datetime) -> None:

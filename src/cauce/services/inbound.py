@@ -7,8 +7,11 @@ its work happens in one transaction:
 messages and statuses are stored, contacts found or created, and the run inputs submitted
 (``cauce.runtime.ingest.submit_input``), which workers process after commit. Each item is
 processed inside a savepoint, so one bad message is logged and skipped while the rest of the
-batch is kept. Redeliveries are recognised (inbound: provider message id; statuses: the
-(message, status) pair already applied) and change nothing.
+batch is kept. A drained batch of stored WhatsApp webhooks is parsed set-based instead
+(:func:`handle_whatsapp_batch`: the same steps, their lookups and inserts made once for the
+batch; the drain falls back to webhook by webhook when that fails). Redeliveries are
+recognised (inbound: provider message id; statuses: the (message, status) pair already
+applied) and change nothing.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import event, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Table, event, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, object_session
 
 from cauce import limits
@@ -73,8 +77,12 @@ class WebhookResult:
 
 def _submit(session: Session, *, workspace_id: int, contact_id: int, input: Any,
             dedupe_key: str, now: datetime) -> bool:
-    from cauce.runtime.ingest import submit_input
+    from cauce.runtime.ingest import PendingInput, submit_input
 
+    batch = session.info.get(_BATCH)
+    if isinstance(batch, _Batch):  # stored with the batch's other inputs, in this order
+        batch.inputs.append(PendingInput(workspace_id, contact_id, input, dedupe_key, now))
+        return True
     return submit_input(session, workspace_id=workspace_id, contact_id=contact_id, input=input,
                         dedupe_key=dedupe_key, now=now)
 
@@ -83,30 +91,49 @@ def find_or_create_contact(session: Session, workspace_id: int, *, phone: str | 
                            email: str | None = None, name: str | None, now: datetime) -> Contact:
     """The contact who wrote (by phone or email), created on first contact. A profile name
     fills the contact's name only when it has none: what the business typed wins."""
-    e164 = f"+{phone.lstrip('+')}" if phone else None
+    e164 = _e164(phone)
     found = contact_service.find_by_identifiers(session, workspace_id, phone=e164, email=email)
     if found:
-        contact = found[0]
-        if name and not contact.name:
-            contact.name = name
-            contact.first_name = contact.first_name or name.split(" ", 1)[0]
-        return contact
-    data = contact_service.ContactIn(phone=e164, email=email, name=name or None,
-                                     first_name=(name or "").split(" ", 1)[0] or None)
+        return _fill_name(found[0], name)
     try:
-        return contact_service.create_contact(session, workspace_id, data, now, source="inbound")
+        return contact_service.create_contact(
+            session, workspace_id, _new_contact_data(e164, email, name), now, source="inbound")
     except Invalid:
-        # A number phonenumbers does not know yet must still get its message through.
-        ws = session.get(Workspace, workspace_id)
-        contact = Contact(workspace_id=workspace_id, phone=e164, email=email, name=name or "",
-                          first_name=(name or "").split(" ", 1)[0], fields={}, tags=[],
-                          consent={}, attribution={}, lead_score=0, opted_out_marketing=False,
-                          source="inbound", timezone=ws.timezone if ws else None,
-                          created_at=now, updated_at=now)
+        contact = _unknown_number_contact(session, workspace_id, e164, email, name, now)
         session.add(contact)
         session.flush()
         contact_service.publish_contact(session, contact, "contact.created", now)
         return contact
+
+
+def _e164(phone: str | None) -> str | None:
+    return f"+{phone.lstrip('+')}" if phone else None
+
+
+def _fill_name(contact: Contact, name: str | None) -> Contact:
+    """A profile name fills the name of a contact who has none."""
+    if name and not contact.name:
+        contact.name = name
+        contact.first_name = contact.first_name or name.split(" ", 1)[0]
+    return contact
+
+
+def _new_contact_data(e164: str | None, email: str | None,
+                      name: str | None) -> contact_service.ContactIn:
+    return contact_service.ContactIn(phone=e164, email=email, name=name or None,
+                                     first_name=(name or "").split(" ", 1)[0] or None)
+
+
+def _unknown_number_contact(session: Session, workspace_id: int, e164: str | None,
+                            email: str | None, name: str | None, now: datetime) -> Contact:
+    """The new contact of a number phonenumbers does not know yet (its message must still get
+    through), not added to the session."""
+    ws = session.get(Workspace, workspace_id)
+    return Contact(workspace_id=workspace_id, phone=e164, email=email, name=name or "",
+                   first_name=(name or "").split(" ", 1)[0], fields={}, tags=[],
+                   consent={}, attribution={}, lead_score=0, opted_out_marketing=False,
+                   source="inbound", timezone=ws.timezone if ws else None,
+                   created_at=now, updated_at=now)
 
 
 def _set_marketing_opt_out(contact: Contact, opted_out: bool, now: datetime,
@@ -172,12 +199,18 @@ class Incoming:
 def accept_message(session: Session, item: Incoming, now: datetime) -> bool:
     """Store one inbound message and hand it to the runtime; False for a redelivery."""
     ws_id = item.channel.workspace_id
-    is_email = "@" in item.sender
-    contact = find_or_create_contact(
-        session, ws_id, phone=None if is_email else item.sender,
-        email=item.sender if is_email else None, name=item.profile_name, now=now)
-    previous_inbound = message_service.last_inbound_at(session, ws_id, contact.id,
-                                                       channel_id=item.channel.id)
+    batch = session.info.get(_BATCH)
+    if isinstance(batch, _Batch):  # found or created with the batch's other senders
+        contact = _fill_name(batch.contacts[(ws_id, _e164(item.sender))],
+                             item.profile_name)
+        previous_inbound = batch.last_inbound.get((ws_id, contact.id, item.channel.id))
+    else:
+        is_email = "@" in item.sender
+        contact = find_or_create_contact(
+            session, ws_id, phone=None if is_email else item.sender,
+            email=item.sender if is_email else None, name=item.profile_name, now=now)
+        previous_inbound = message_service.last_inbound_at(session, ws_id, contact.id,
+                                                           channel_id=item.channel.id)
     reply_key = item.reply_to
     if item.reply_to:
         ours = message_service.find_outbound(session, workspace_id=ws_id,
@@ -187,11 +220,14 @@ def accept_message(session: Session, item: Incoming, now: datetime) -> bool:
     content = dict(item.content)
     if item.referral:
         content["referral"] = item.referral
-    stored = message_service.record_inbound(
-        session, workspace_id=ws_id, contact_id=contact.id, channel_kind=item.channel.kind,
-        channel_id=item.channel.id, provider_id=item.provider_id, kind=item.kind,
-        content=content, received_at=item.received_at, reply_to=item.reply_to, text=item.text)
-    if stored is None:
+    inbound: dict[str, Any] = {"workspace_id": ws_id, "contact_id": contact.id,
+               "channel_kind": item.channel.kind, "channel_id": item.channel.id,
+               "provider_id": item.provider_id, "kind": item.kind, "content": content,
+               "received_at": item.received_at, "reply_to": item.reply_to, "text": item.text}
+    if isinstance(batch, _Batch):
+        if not batch.record_inbound(message_service.inbound_values(**inbound)):
+            return False
+    elif message_service.record_inbound(session, **inbound) is None:
         return False
     contact_service.record_activity(session, ws_id, contact.id, "in", item.received_at)
     if item.referral:
@@ -241,10 +277,16 @@ def accept_status(
 
 
 def _savepoint(session: Session, result: WebhookResult, where: str, work: Any) -> Any:
-    """Run ``work()`` in a savepoint: a failure is logged and rolled back alone."""
+    """Run ``work()`` in a savepoint: a failure is logged and rolled back alone. (In a batch
+    parsed set-based there is none: a failure fails the batch, which is then parsed again
+    webhook by webhook, item by item.)"""
+    if isinstance(session.info.get(_BATCH), _Batch):
+        return work()
     try:
         with session.begin_nested():
             return work()
+    except OperationalError:
+        raise  # transient (deadlock, lost connection): not the item's fault, retry it all
     except (ServiceError, SQLAlchemyError, ValueError, KeyError, TypeError) as exc:
         problem = f"{where}: {type(exc).__name__}: {exc}"
         result.problems.append(problem[:500])
@@ -422,27 +464,53 @@ def verify_whatsapp(numbers: WhatsAppNumbers, raw_body: bytes,
     return None
 
 
-def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature: str | None,
-                    now: datetime) -> WebhookResult:
-    """Verify, route and process one WhatsApp webhook (the runtime calls it for each stored
-    webhook, with ``now`` = when it arrived)."""
-    result = WebhookResult()
-    opened = _open_body(raw_body, signature)
+def _channels_named(session: Session, ids: set[str]) -> dict[str, Channel]:
+    """The WhatsApp channels of these phone number ids (the newest one when a number is
+    connected twice). A drain parses many webhooks of the same numbers in one session: each
+    number is looked up once per session, and a batch looks all its numbers up at once."""
+    memo: dict[str, Channel | None] = session.info.setdefault("cauce_whatsapp_channels", {})
+    missing = ids - memo.keys()
+    if missing:
+        memo.update(dict.fromkeys(missing))
+        for channel in _whatsapp_channels(session, missing):  # id order: the newest wins
+            memo[str(channel.identifier)] = channel
+    return {i: c for i in ids if (c := memo[i]) is not None}
+
+
+@dataclass
+class _Verified:
+    """A stored webhook whose signature checked out, parsed into its changes."""
+
+    matched: str  # the app secret that signed it
+    routed: dict[str, Channel]  # the channels of the phone number ids it names
+    secrets: dict[int, str]  # channel id -> app secret
+    changes: list[wa.Change]
+
+    def channel_for(self, change: wa.Change) -> Channel | None:
+        """The channel whose messages and statuses ``change`` carries; None for a template
+        update, an unknown number or one signed by another app."""
+        channel = self.routed.get(change.phone_number_id) if change.phone_number_id else None
+        if change.template_update is not None or channel is None or \
+                self.secrets.get(channel.id) != self.matched:
+            return None
+        return channel
+
+
+def _verify_stored(session: Session, box: SecretBox, raw_body: bytes,
+                   opened: WebhookResult | tuple[Any, set[str], str]
+                   ) -> WebhookResult | _Verified:
+    """Check a stored webhook (``opened`` by :func:`_open_body`) again against the database
+    (the secret may have changed since the route accepted it) and parse it; the refusal when
+    it does not verify or parse."""
     if isinstance(opened, WebhookResult):
         return opened
     payload, ids, signature = opened
-    # A drain parses many webhooks of the same numbers in one transaction (one session): look
-    # each set of numbers up, and decrypt each app secret, once per session.
-    memo: dict[Any, Any] = session.info.setdefault("cauce_whatsapp_channels", {})
-    key = frozenset(ids)
-    if key not in memo:
-        memo[key] = _whatsapp_channels(session, ids) if ids else []
-    routed = {c.identifier: c for c in memo[key]}
+    routed = _channels_named(session, ids)
     # Numbers we know are checked against their own app secret; a body naming none of them is
     # checked against every app secret, to tell a forged request (403) from an unknown number.
-    if not routed and None not in memo:
-        memo[None] = _whatsapp_channels(session)
-    candidates = list(routed.values()) or memo[None]
+    if not routed and "cauce_whatsapp_all_channels" not in session.info:
+        session.info["cauce_whatsapp_all_channels"] = _whatsapp_channels(session)
+    candidates = list(routed.values()) or session.info["cauce_whatsapp_all_channels"]
     app_secrets: dict[tuple[int, Any], str] = session.info.setdefault(
         "cauce_whatsapp_app_secrets", {})
     secrets_by_channel = {}
@@ -460,16 +528,34 @@ def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature
     except wa.MalformedPayload as exc:
         log.warning("whatsapp_webhook_malformed", reason=str(exc))
         return WebhookResult(400, str(exc))
-    for c_index, change in enumerate(changes):
+    return _Verified(matched, routed, secrets_by_channel, changes)
+
+
+def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature: str | None,
+                    now: datetime) -> WebhookResult:
+    """Verify, route and process one WhatsApp webhook (the runtime calls it for each stored
+    webhook, with ``now`` = when it arrived, when a batch could not be parsed at once by
+    :func:`handle_whatsapp_batch`)."""
+    verified = _verify_stored(session, box, raw_body, _open_body(raw_body, signature))
+    if isinstance(verified, WebhookResult):
+        return verified
+    return _handle_changes(session, box, verified, now)
+
+
+def _handle_changes(session: Session, box: SecretBox, verified: _Verified,
+                    now: datetime) -> WebhookResult:
+    result = WebhookResult()
+    for c_index, change in enumerate(verified.changes):
         where = f"change[{c_index}]"
         result.problems.extend(change.problems)
         for problem in change.problems:
             log.warning("whatsapp_webhook_item_invalid", problem=problem)
-        if change.template_update is not None:
-            _template_update(session, box, change, matched, now, result)
-            continue
-        channel = routed.get(change.phone_number_id) if change.phone_number_id else None
-        if channel is None:
+        channel = verified.channel_for(change)
+        if channel is not None:
+            _process_change(session, channel, change, now, result, where)
+        elif change.template_update is not None:
+            _template_update(session, box, change, verified.matched, now, result)
+        elif (change.phone_number_id or "") not in verified.routed:
             count = len(change.messages) + len(change.statuses) + len(change.preferences)
             result.ignored += count
             if count or change.errors:
@@ -477,15 +563,219 @@ def handle_whatsapp(session: Session, box: SecretBox, raw_body: bytes, signature
                             phone_number_id=change.phone_number_id)
                 result.problems.append(f"{where}: phone_number_id "
                                        f"{change.phone_number_id} is not connected")
-            continue
-        if secrets_by_channel.get(channel.id) != matched:
-            log.warning("whatsapp_webhook_wrong_app", channel_id=channel.id)
+        else:
+            log.warning("whatsapp_webhook_wrong_app",
+                        channel_id=verified.routed[str(change.phone_number_id)].id)
             result.ignored += len(change.messages) + len(change.statuses)
             result.problems.append(f"{where}: signed by another app than number "
                                    f"{change.phone_number_id}'s")
-            continue
-        _process_change(session, channel, change, now, result, where)
     return result
+
+
+class BatchNotSupported(Exception):
+    """A drained batch holds something only the webhook-by-webhook path handles as before
+    (the drain then parses the batch that way)."""
+
+
+_BATCH = "cauce_inbound_batch"
+
+
+class _Batch:
+    """A drained batch of WhatsApp webhooks parsed set-based: what its items look up is
+    loaded with one query per kind for the whole batch (:meth:`load`), and what they store
+    is written with one statement per table at the end (:meth:`store`). The items
+    themselves run through the same code as one webhook alone (:func:`accept_message`,
+    :func:`accept_status`...), which finds the batch in ``session.info[_BATCH]``."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[tuple[int, str | None], Contact] = {}
+        self.last_inbound: dict[tuple[int, int, int], datetime] = {}
+        self.stored_inbound: set[tuple[int, str, str]] = set()
+        self.messages: list[dict[str, Any]] = []
+        self.inputs: list[Any] = []  # ingest.PendingInput, in webhook order
+
+    def load(self, session: Session, work: list[tuple[_Verified, datetime]]) -> None:
+        # Every sender in processing order (messages, then preferences, change by change),
+        # with the profile name and arrival time of its first appearance.
+        senders: dict[tuple[int, str | None], tuple[str | None, datetime]] = {}
+        wamids: set[tuple[int, str, str]] = set()
+        numbers: set[tuple[int, str | None, int]] = set()  # (workspace, sender, channel)
+        provider_ids: set[str] = set()
+        keys: set[str] = set()
+        workspaces: set[int] = set()
+        for verified, now in work:
+            for change in verified.changes:
+                channel = verified.channel_for(change)
+                if channel is None:
+                    continue
+                ws = channel.workspace_id
+                workspaces.add(ws)
+                for msg in change.messages:
+                    if not msg.wa_id or "@" in msg.wa_id:
+                        raise BatchNotSupported(f"sender {msg.wa_id!r}")
+                    senders.setdefault((ws, _e164(msg.wa_id)), (msg.profile_name, now))
+                    wamids.add((ws, channel.kind, msg.provider_id))
+                    numbers.add((ws, _e164(msg.wa_id), channel.id))
+                    if msg.reply_to:
+                        provider_ids.add(msg.reply_to)
+                for st in change.statuses:
+                    provider_ids.update([st.provider_id] if st.provider_id else [])
+                    keys.update([st.our_key] if st.our_key else [])
+                for pref in change.preferences:
+                    if not pref.wa_id:
+                        raise BatchNotSupported("preference without wa_id")
+                    senders.setdefault((ws, _e164(pref.wa_id)), (None, now))
+        self.contacts = _contacts_for(session, senders)
+        if wamids:
+            self.stored_inbound = {(ws, kind, pid) for ws, kind, pid in session.execute(
+                select(Message.workspace_id, Message.channel_kind, Message.provider_id)
+                .where(Message.direction == "in",
+                       Message.provider_id.in_(sorted({pid for _, _, pid in wamids}))))
+                if pid is not None and (ws, kind, pid) in wamids}
+        self.last_inbound = message_service.last_inbound_many(session, {
+            (ws, self.contacts[(ws, sender)].id, channel_id)
+            for ws, sender, channel_id in numbers})
+        session.info[message_service.OUTBOUND_INDEX] = message_service.OutboundIndex(
+            session, workspaces, provider_ids, keys)
+
+    def record_inbound(self, values: dict[str, Any]) -> bool:
+        """:func:`messages.record_inbound` for the batch: False for a wamid stored before
+        (or earlier in the batch); else the message is inserted with the others."""
+        wamid = (values["workspace_id"], values["channel_kind"], values["provider_id"])
+        if wamid in self.stored_inbound:
+            return False
+        self.stored_inbound.add(wamid)
+        self.messages.append(values)
+        number = (values["workspace_id"], values["contact_id"], values["channel_id"])
+        previous = self.last_inbound.get(number)
+        if previous is None or values["created_at"] > previous:
+            self.last_inbound[number] = values["created_at"]
+        return True
+
+    def store(self, session: Session) -> None:
+        from cauce.runtime.ingest import submit_many
+
+        if self.messages:
+            session.execute(insert(cast(Table, Message.__table__)), self.messages)
+        session.flush()  # contacts and statuses changed by the items
+        submit_many(session, self.inputs)
+
+
+def _contacts_for(session: Session, senders: dict[tuple[int, str | None],
+                                                  tuple[str | None, datetime]]
+                  ) -> dict[tuple[int, str | None], Contact]:
+    """:func:`find_or_create_contact` for every ``(workspace_id, phone)`` of a batch: one
+    query finds the live contacts, one INSERT creates the missing ones (in the order given,
+    each with its first profile name and arrival time), skipping a phone another writer
+    inserted meanwhile (ON CONFLICT DO NOTHING, which on PostgreSQL waits for that writer's
+    outcome), and one query loads what was created."""
+    found = _live_contacts(session, set(senders))
+    missing = [pair for pair in senders if pair not in found]
+    if not missing:
+        return found
+    # Held for the loop: the identity map keeps rows weakly, and each new contact reads its
+    # workspace (country, time zone).
+    workspaces = [session.get(Workspace, ws) for ws in {ws for ws, _ in missing}]
+    new: list[Contact] = []
+    for ws, phone in missing:
+        name, now = senders[(ws, phone)]
+        try:
+            contact, tags = contact_service.build_contact(
+                session, ws, _new_contact_data(phone, None, name), now, source="inbound")
+        except Invalid:
+            contact, tags = _unknown_number_contact(session, ws, phone, None, name, now), []
+        if tags:
+            raise BatchNotSupported("a new contact with tags")
+        new.append(contact)
+    table = cast(Table, Contact.__table__)
+    stmt = (postgresql.insert(table) if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert(table)).on_conflict_do_nothing()
+    created = set(session.execute(stmt.returning(table.c.id),
+                                  [_column_values(table, c) for c in new]).scalars())
+    found.update(_live_contacts(session, set(missing)))
+    for ws, phone in missing:
+        stored = found.get((ws, phone))
+        if stored is None:  # e.g. the number normalises to another contact's phone
+            raise BatchNotSupported(f"no contact for {phone} after the insert")
+        if stored.id in created:
+            contact_service.publish_contact(session, stored, "contact.created",
+                                            senders[(ws, phone)][1])
+    del workspaces
+    return found
+
+
+def _live_contacts(session: Session, pairs: set[tuple[int, str | None]]
+                   ) -> dict[tuple[int, str | None], Contact]:
+    """``find_by_identifiers(phone=...)[0]`` for many (workspace, phone) pairs at once."""
+    if not pairs:
+        return {}
+    found: dict[tuple[int, str | None], Contact] = {}
+    for contact in session.scalars(select(Contact).where(
+            Contact.workspace_id.in_(sorted({ws for ws, _ in pairs})),
+            Contact.phone.in_(sorted({str(p) for _, p in pairs})),
+            Contact.merged_into_id.is_(None)).order_by(Contact.id)):
+        if (contact.workspace_id, contact.phone) in pairs:
+            found.setdefault((contact.workspace_id, contact.phone), contact)
+    return found
+
+
+def _column_values(table: Table, obj: Any) -> dict[str, Any]:
+    """A new (unflushed) ORM object's row, as the ORM would insert it: the attributes set,
+    else the column defaults. Every row has every column, so a list of them is one
+    multi-row INSERT."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        default: Any = column.default
+        if column.primary_key:
+            continue
+        if column.key in obj.__dict__:
+            values[column.key] = obj.__dict__[column.key]
+        elif default is not None and default.is_scalar:
+            values[column.key] = default.arg
+        elif default is not None and default.is_callable:
+            values[column.key] = default.arg(None)
+        else:
+            values[column.key] = None
+    return values
+
+
+def handle_whatsapp_batch(session: Session, box: SecretBox,
+                          webhooks: list[tuple[bytes, str | None, datetime]]
+                          ) -> list[WebhookResult]:
+    """:func:`handle_whatsapp` for a drained batch of stored webhooks (body, signature,
+    arrival time), in order, with the same outcome per webhook, but set-based: the channels
+    of every number named, the contacts of every sender (the missing ones created with one
+    INSERT), the wamids stored before, each contact's last inbound message and the outbound
+    messages the statuses name are looked up once for the batch, and the messages and the
+    runtime inputs (in webhook order: each contact's inputs keep its arrival order) are
+    inserted with one statement each. No savepoint per webhook or item: anything unexpected
+    raises, and the caller rolls the batch back and parses it webhook by webhook."""
+    opened = [_open_body(raw, signature) for raw, signature, _ in webhooks]
+    _channels_named(session, {i for o in opened if not isinstance(o, WebhookResult)
+                              for i in o[1]})
+    verified = [_verify_stored(session, box, raw, o)
+                for (raw, _, _), o in zip(webhooks, opened, strict=True)]
+    batch = _Batch()
+    try:
+        session.info[_BATCH] = batch
+        batch.load(session, [(v, now) for v, (_, _, now) in zip(verified, webhooks, strict=True)
+                             if isinstance(v, _Verified)])
+        results = [v if isinstance(v, WebhookResult) else _handle_changes(session, box, v, now)
+                   for v, (_, _, now) in zip(verified, webhooks, strict=True)]
+        session.info.pop(_BATCH)
+        batch.store(session)
+    except BaseException:
+        # What the batch loaded may be rows its rollback removes (the contacts it inserted;
+        # SQLite then hands their ids out again): the webhook-by-webhook retry starts from an
+        # empty identity map and looks the channels up again.
+        session.expunge_all()
+        for memo in ("cauce_whatsapp_channels", "cauce_whatsapp_all_channels"):
+            session.info.pop(memo, None)
+        raise
+    finally:
+        session.info.pop(_BATCH, None)
+        session.info.pop(message_service.OUTBOUND_INDEX, None)
+    return results
 
 
 def _process_change(session: Session, channel: Channel, change: wa.Change, now: datetime,

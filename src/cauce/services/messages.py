@@ -173,8 +173,62 @@ class StatusApplied:
     new: bool  # False: this (message, status) was applied before (a webhook redelivery)
 
 
+OUTBOUND_INDEX = "cauce_outbound_index"
+
+
+class OutboundIndex:
+    """The outbound messages a batch of webhooks may name (by provider id or our key), loaded
+    with one query; while it is in ``session.info[OUTBOUND_INDEX]``, :func:`find_outbound`
+    answers from it what it would have queried. Only for a transaction that creates no
+    outbound message and changes no key meanwhile (a drained webhook batch)."""
+
+    def __init__(self, session: Session, workspace_ids: set[int], provider_ids: set[str],
+                 keys: set[str]) -> None:
+        self.provider_ids, self.keys = provider_ids, keys
+        self._by_provider: dict[tuple[int, str], Message] = {}
+        self._by_key: dict[tuple[int, str], Message] = {}
+        self._found: list[Message] = []  # may gain a provider id (apply_status sets it)
+        conds = []
+        if provider_ids:
+            conds.append(Message.provider_id.in_(sorted(provider_ids)))
+        if keys:
+            conds.append(Message.key.in_(sorted(keys)))
+        if not conds or not workspace_ids:
+            return
+        for row in session.scalars(select(Message).where(
+                Message.workspace_id.in_(sorted(workspace_ids)), Message.direction == "out",
+                or_(*conds)).order_by(Message.id.desc())):
+            # Descending: the lowest id (find_outbound's first) is the one left in the maps.
+            if row.provider_id:
+                self._by_provider[(row.workspace_id, row.provider_id)] = row
+            if row.key:
+                self._by_key[(row.workspace_id, row.key)] = row
+
+    def covers(self, provider_id: str | None, key: str | None) -> bool:
+        return (not provider_id or provider_id in self.provider_ids) and \
+            (not key or key in self.keys)
+
+    def find(self, workspace_id: int, provider_id: str | None, key: str | None
+             ) -> Message | None:
+        found = [row for row in (
+            self._by_provider.get((workspace_id, provider_id)) if provider_id else None,
+            self._by_key.get((workspace_id, key)) if key else None) if row is not None]
+        if provider_id:
+            found += [row for row in self._found if row.provider_id == provider_id
+                      and row.workspace_id == workspace_id]
+        if not found:
+            return None
+        first = min(found, key=lambda row: row.id)
+        self._found.append(first)
+        return first
+
+
 def find_outbound(session: Session, *, workspace_id: int, provider_id: str | None = None,
                   key: str | None = None) -> Message | None:
+    index = session.info.get(OUTBOUND_INDEX)
+    if isinstance(index, OutboundIndex) and index.covers(provider_id, key) and \
+            (provider_id or key):
+        return index.find(workspace_id, provider_id, key)
     conds = []
     if provider_id:
         conds.append(Message.provider_id == provider_id)
@@ -232,14 +286,27 @@ def record_inbound(
         Message.direction == "in", Message.provider_id == provider_id))
     if exists is not None:
         return None
-    row = Message(workspace_id=workspace_id, direction="in", contact_id=contact_id,
-                  channel_id=channel_id, channel_kind=channel_kind, provider_id=provider_id,
-                  kind=kind, content=content, reply_to=reply_to,
-                  text=text if text is not None else summary_text(kind, content),
-                  status="received", created_at=received_at)
+    row = Message(**inbound_values(
+        workspace_id=workspace_id, contact_id=contact_id, channel_kind=channel_kind,
+        channel_id=channel_id, provider_id=provider_id, kind=kind, content=content,
+        received_at=received_at, reply_to=reply_to, text=text))
     session.add(row)
     session.flush()
     return row
+
+
+def inbound_values(
+    *, workspace_id: int, contact_id: int | None, channel_kind: str, channel_id: int | None,
+    provider_id: str, kind: str, content: dict[str, Any], received_at: datetime,
+    reply_to: str | None = None, text: str | None = None,
+) -> dict[str, Any]:
+    """The column values of a new inbound message (:func:`record_inbound` stores one; a
+    drained batch of webhooks inserts many with one statement)."""
+    return {"workspace_id": workspace_id, "direction": "in", "contact_id": contact_id,
+            "channel_id": channel_id, "channel_kind": channel_kind, "provider_id": provider_id,
+            "kind": kind, "content": content, "reply_to": reply_to,
+            "text": text if text is not None else summary_text(kind, content),
+            "status": "received", "created_at": received_at}
 
 
 def transcript(session: Session, workspace_id: int, contact_id: int, *, limit: int = 200,
@@ -398,15 +465,10 @@ def _last_inbound_many(session: Session, queries: list[RulesQuery]
     by_kind = [q for q in queries if q.channel_id is None]
     base = (Message.direction == "in",)
     if by_id:
-        for ws, contact, channel_id, at in session.execute(
-            select(Message.workspace_id, Message.contact_id, Message.channel_id,
-                   func.max(Message.created_at))
-            .where(*base, Message.contact_id.in_(sorted({q.contact_id for q in by_id})),
-                   Message.channel_id.in_(sorted({q.channel_id for q in by_id
-                                                  if q.channel_id is not None})))
-            .group_by(Message.workspace_id, Message.contact_id, Message.channel_id)
-        ):
-            out[(ws, contact, "id", channel_id)] = at
+        for (ws_id, contact_id, channel_id), at in last_inbound_many(
+                session, {(q.workspace_id, q.contact_id, q.channel_id) for q in by_id
+                          if q.channel_id is not None}).items():
+            out[(ws_id, contact_id, "id", channel_id)] = at
     if by_kind:
         for ws, contact, kind, at in session.execute(
             select(Message.workspace_id, Message.contact_id, Message.channel_kind,
@@ -416,6 +478,27 @@ def _last_inbound_many(session: Session, queries: list[RulesQuery]
             .group_by(Message.workspace_id, Message.contact_id, Message.channel_kind)
         ):
             out[(ws, contact, "kind", kind)] = at
+    return out
+
+
+def last_inbound_many(session: Session, numbers: set[tuple[int, int, int]]
+                      ) -> dict[tuple[int, int, int], datetime]:
+    """:func:`last_inbound_at` for many ``(workspace_id, contact_id, channel_id)`` at once
+    (one grouped query); a pair with no inbound message is absent."""
+    if not numbers:
+        return {}
+    out: dict[tuple[int, int, int], datetime] = {}
+    for ws, contact, channel_id, at in session.execute(
+        select(Message.workspace_id, Message.contact_id, Message.channel_id,
+               func.max(Message.created_at))
+        .where(Message.direction == "in",
+               Message.contact_id.in_(sorted({c for _, c, _ in numbers})),
+               Message.channel_id.in_(sorted({n for _, _, n in numbers})))
+        .group_by(Message.workspace_id, Message.contact_id, Message.channel_id)
+    ):
+        number = (ws, int(contact or 0), int(channel_id or 0))
+        if number in numbers:
+            out[number] = at
     return out
 
 
