@@ -17,6 +17,12 @@ expires the outcome is *uncertain*: for WhatsApp, which echoes our key in its st
 (``biz_opaque_callback_data``), we wait ``reconcile_grace`` for such a status to settle it
 (see :func:`cauce.runtime.outbox.reconcile_status`) before sending again; other channels are
 re-sent at once. ``uncertain`` counts these windows per row.
+
+A contact's messages go out in queue order (id order), also across retries: a message row is
+not claimed while an earlier message row of its contact is still to be sent and would not be
+claimed with it (it waits for a retry, a rate bucket, a status, or sorts after it); within a
+batch, once a contact's message is not sent (deferred, or its call asks for a retry), the
+contact's later messages of the batch go back to the queue untouched (``held``).
 """
 
 from __future__ import annotations
@@ -24,14 +30,14 @@ from __future__ import annotations
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, literal_column, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from cauce.clock import VirtualClock
 from cauce.engine.types import Input
@@ -51,6 +57,7 @@ from cauce.store.models.runtime import (
 log = get_logger(__name__)
 
 UNCERTAIN = "uncertain"
+MESSAGE = "message_requested"  # the kind whose rows keep their order per contact
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,9 @@ class Route:
 
 @dataclass
 class Outcome:
-    status: Literal["done", "retry", "failed", "defer"]  # defer: not yet, no attempt used
+    # defer: not yet, no attempt used; held: not called because an earlier message of the
+    # contact was not sent, back to the queue with its attempt given back.
+    status: Literal["done", "retry", "failed", "defer", "held"]
     provider_id: str | None = None
     error: str | None = None
     code: str | None = None
@@ -161,13 +170,20 @@ class Delivery:
         lanes: dict[object, list[int]] = defaultdict(list)
         for index, (attempt, _) in enumerate(claimed):
             lane = (attempt.workspace_id, attempt.contact_id) \
-                if attempt.kind == "message_requested" else ("row", attempt.id)
+                if attempt.kind == MESSAGE else ("row", attempt.id)
             lanes[lane].append(index)
         outcomes: list[Outcome | None] = [None] * len(claimed)
 
         def run_lane(indexes: list[int]) -> None:
+            held = False
             for index in indexes:
-                outcomes[index] = self._call(*claimed[index])
+                if held:
+                    # An earlier message of the contact will be retried: sending this one now
+                    # would overtake it.
+                    outcomes[index] = Outcome("held")
+                    continue
+                outcome = outcomes[index] = self._call(*claimed[index])
+                held = outcome.status not in ("done", "failed")
 
         list(self._pool.map(run_lane, lanes.values()))
         done = [o for o in outcomes if o is not None]
@@ -185,12 +201,14 @@ class Delivery:
             rows = session.scalars(
                 select(OutboxItem)
                 .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
-                       OutboxItem.next_attempt_at <= now)
+                       OutboxItem.next_attempt_at <= now,
+                       or_(OutboxItem.kind != MESSAGE, ~_earlier_message_waits(now)))
                 # id last: the rows of one activation share a time and keep their order.
                 .order_by(OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
                 .limit(self.config.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
+            rows = self._without_overtakers(session, rows)
             if not rows:
                 # Nothing ready: sleep until the earliest row that will be (rows spread over
                 # a rate limit's refill, backoffs), instead of a full idle poll.
@@ -209,8 +227,18 @@ class Delivery:
             session.info["flow_now"] = self._flow_now(session) if rows else now
             attempts = {row.id: _attempt(row) for row in rows}
             self._prepare(session, list(attempts.values()))
+            # Contacts one of whose messages is not going out in this batch: their later
+            # messages in it stay queued, untouched (the claim query holds them back next time).
+            stopped: set[int] = set()
+
+            def stop(row: OutboxItem) -> None:
+                if row.kind == MESSAGE and row.status == OUTBOX_PENDING:
+                    stopped.add(row.contact_id)
+
             for row in rows:
                 attempt = attempts[row.id]
+                if row.kind == MESSAGE and row.contact_id in stopped:
+                    continue
                 handler = self.handlers.get(row.kind)
                 if handler is None:
                     self._dead(row, f"no delivery handler for '{row.kind}' effects", "no_handler",
@@ -227,6 +255,7 @@ class Delivery:
                                              code="route_error")
                 if isinstance(routed_or_done, Outcome):
                     self._apply(session, row, attempt, routed_or_done, handler, now, settles)
+                    stop(row)
                     continue
                 route = routed_or_done
                 if (row.status == OUTBOX_SENDING and route.status_callbacks
@@ -235,15 +264,20 @@ class Delivery:
                     row.last_error_code = UNCERTAIN
                     row.last_error = "outcome of the last attempt unknown; waiting for a status"
                     row.next_attempt_at = now + timedelta(seconds=self.config.reconcile_grace)
+                    if row.kind == MESSAGE:
+                        stopped.add(row.contact_id)
                     continue
                 routed.append((row, attempt, route))
             grants = self._take_tokens(session, routed, now)
             deferred: dict[str, int] = defaultdict(int)
             for row, _, route in routed:
+                if row.kind == MESSAGE and row.contact_id in stopped:
+                    continue  # an earlier message of the contact was deferred just above
                 wait = self.breaker.open_for(route.provider)
                 if wait > 0:
                     row.status = OUTBOX_PENDING
                     row.next_attempt_at = now + timedelta(seconds=wait)
+                    stop(row)
                     continue
                 if route.bucket is not None:
                     granted, wait = grants[route.bucket]
@@ -259,6 +293,7 @@ class Delivery:
                         row.status = OUTBOX_PENDING
                         row.next_attempt_at = now + timedelta(seconds=at)
                         self._wake_in(wait)
+                        stop(row)
                         continue
                     grants[route.bucket] = (granted - 1, wait)
                 row.status = OUTBOX_SENDING
@@ -269,6 +304,29 @@ class Delivery:
                 out.append((_attempt(row), route))
             settles.run(session, now)
         return out
+
+    def _without_overtakers(
+        self, session: Session, rows: Sequence[OutboxItem]
+    ) -> Sequence[OutboxItem]:
+        """Leave out message rows of a contact with an earlier message row still to send that
+        this batch does not hold: on PostgreSQL another worker's claim may have it locked
+        (skipped), unseen by the claim query's snapshot; both would be sent at once."""
+        contacts = {r.contact_id for r in rows if r.kind == MESSAGE}
+        if not contacts:
+            return rows
+        held = {r.id for r in rows}
+        first_outside = dict(session.execute(
+            select(OutboxItem.contact_id, func.min(OutboxItem.id))
+            .where(OutboxItem.contact_id.in_(sorted(contacts)),
+                   OutboxItem.kind == literal_column(f"'{MESSAGE}'"),
+                   OutboxItem.status.in_([literal_column(f"'{OUTBOX_PENDING}'"),
+                                          literal_column(f"'{OUTBOX_SENDING}'")]),
+                   OutboxItem.id.not_in(sorted(held)))
+            .group_by(OutboxItem.contact_id)).all())
+        if not first_outside:
+            return rows
+        return [r for r in rows if r.kind != MESSAGE
+                or r.id < first_outside.get(r.contact_id, r.id + 1)]
 
     def _prepare(self, session: Session, attempts: list[Attempt]) -> None:
         """Let each handler gather what routing its rows needs with set queries for the whole
@@ -335,9 +393,13 @@ class Delivery:
             # one the contact rules count frequency caps and windows on.
             session.info["flow_now"] = self._flow_now(session)
             rows = session.scalars(
-                select(OutboxItem).where(OutboxItem.id.in_(sorted(by_id))).with_for_update()
+                select(OutboxItem).where(OutboxItem.id.in_(sorted(by_id)))
+                .order_by(OutboxItem.id).with_for_update()
             ).all()
             settles = _Settles()
+            # When a contact's message will be retried, the messages held behind it are due
+            # with it (not before: they would sort ahead of it and wait for it alone).
+            retry_at: dict[int, datetime] = {}
             for row in rows:
                 attempt, outcome = by_id[row.id]
                 if row.status != OUTBOX_SENDING or row.attempts != attempt.attempts:
@@ -346,6 +408,11 @@ class Delivery:
                     continue
                 self._apply(session, row, attempt, outcome, self.handlers[row.kind], now,
                             settles)
+                if row.kind == MESSAGE and row.status == OUTBOX_PENDING:
+                    if outcome.status == "held":
+                        row.next_attempt_at = max(now, retry_at.get(row.contact_id, now))
+                    else:
+                        retry_at[row.contact_id] = row.next_attempt_at
             settles.run(session, now)
 
     def _apply(
@@ -355,6 +422,12 @@ class Delivery:
         row.updated_at = now
         channel = row.channel or row.kind
         inputs = list(outcome.inputs)
+        if outcome.status == "held":
+            # Never called: back to the queue as it was, the attempt given back.
+            row.status = OUTBOX_PENDING
+            row.attempts = max(row.attempts - 1, 0)
+            row.next_attempt_at = now
+            return
         if outcome.status == "defer":
             row.status = OUTBOX_PENDING
             row.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 60.0)
@@ -417,6 +490,25 @@ class _Settles:
             for attempt, outcome in items:
                 settle(session, attempt, outcome, now)
         self._items.clear()
+
+
+def _earlier_message_waits(now: datetime) -> Any:
+    """SQL: an earlier message row of the same contact is still to be sent and would not be
+    claimed before this one (not due yet — a retry's backoff, a rate bucket, a lease or a
+    status wait — or it sorts after this row in the claim order). The kind and statuses are
+    literals so both databases match the partial index ``ix_runtime_outbox_contact_queue``."""
+    earlier = aliased(OutboxItem)
+    return exists().where(
+        earlier.contact_id == OutboxItem.contact_id,
+        earlier.id < OutboxItem.id,
+        earlier.kind == literal_column(f"'{MESSAGE}'"),
+        earlier.status.in_([literal_column(f"'{OUTBOX_PENDING}'"),
+                            literal_column(f"'{OUTBOX_SENDING}'")]),
+        or_(earlier.next_attempt_at > now,
+            earlier.priority > OutboxItem.priority,
+            and_(earlier.priority == OutboxItem.priority,
+                 earlier.next_attempt_at > OutboxItem.next_attempt_at)),
+    )
 
 
 def _attempt(row: OutboxItem) -> Attempt:
