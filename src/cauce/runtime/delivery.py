@@ -36,7 +36,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, func, literal_column, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from cauce.clock import VirtualClock
@@ -148,6 +159,17 @@ class Delivery:
         self._pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="deliver")
         self._closed = threading.Event()
         self.next_wake: float | None = None  # seconds until deferred rows are due
+        # Built once (the clause is the same every round; ``now`` is bound per claim).
+        now: BindParameter[datetime] = bindparam("now")
+        self._claim_query = (
+            select(*(getattr(OutboxItem, name) for name in _CLAIM_COLUMNS))
+            .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
+                   OutboxItem.next_attempt_at <= now,
+                   or_(OutboxItem.kind != MESSAGE, ~_earlier_message_waits(now)))
+            # id last: the rows of one activation share a time and keep their order.
+            .order_by(OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
+            .limit(self.config.batch_size)
+            .with_for_update(skip_locked=True))
 
     def close(self) -> None:
         self._closed.set()
@@ -198,14 +220,7 @@ class Delivery:
         out: list[tuple[Attempt, Route]] = []
         self.next_wake = None
         with self.cauce.transaction() as session:
-            rows = _load(session, _CLAIM_COLUMNS, lambda q: q
-                .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
-                       OutboxItem.next_attempt_at <= now,
-                       or_(OutboxItem.kind != MESSAGE, ~_earlier_message_waits(now)))
-                # id last: the rows of one activation share a time and keep their order.
-                .order_by(OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
-                .limit(self.config.batch_size)
-                .with_for_update(skip_locked=True))
+            rows = _load(session, self._claim_query, {"now": now})
             rows = self._without_overtakers(session, rows)
             if not rows:
                 # Nothing ready: sleep until the earliest row that will be (rows spread over
@@ -391,7 +406,7 @@ class Delivery:
             # Handlers record what they settle (the conversation log) on the flows' clock, the
             # one the contact rules count frequency caps and windows on.
             session.info["flow_now"] = self._flow_now(session)
-            rows = _load(session, _RECORD_COLUMNS, lambda q: q
+            rows = _load(session, select(*(getattr(OutboxItem, name) for name in _RECORD_COLUMNS))
                          .where(OutboxItem.id.in_(sorted(by_id)))
                          .order_by(OutboxItem.id).with_for_update())
             settles = _Settles()
@@ -491,7 +506,7 @@ class _Settles:
         self._items.clear()
 
 
-def _earlier_message_waits(now: datetime) -> Any:
+def _earlier_message_waits(now: Any) -> Any:
     """SQL: an earlier message row of the same contact is still to be sent and would not be
     claimed before this one (not due yet — a retry's backoff, a rate bucket, a lease or a
     status wait — or it sorts after this row in the claim order). The kind and statuses are
@@ -546,9 +561,8 @@ class _Row:
         return tuple(getattr(self, name) for name in _WRITTEN)
 
 
-def _load(session: Session, columns: tuple[str, ...], where: Callable[[Any], Any]) -> list[_Row]:
-    query = where(select(*(getattr(OutboxItem, name) for name in columns)))
-    rows = [_Row(**row._mapping) for row in session.execute(query)]
+def _load(session: Session, query: Any, params: dict[str, Any] | None = None) -> list[_Row]:
+    rows = [_Row(**row._mapping) for row in session.execute(query, params)]
     for row in rows:
         row.loaded = row.written()
     return rows
