@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -206,6 +207,21 @@ def test_an_unreachable_api_is_retried(wa: WhatsAppAdapter, wa_config: dict[str,
     assert result.error is not None
     assert (result.error.code, result.error.action) == ("network", ErrorAction.RETRY)
 
+
+
+def test_an_api_that_never_answers_times_out_and_is_retried(
+    wa: WhatsAppAdapter, wa_config: dict[str, Any]
+) -> None:
+    # A listening socket nobody reads: the connection opens, the answer never comes, and the
+    # channel's timeout_seconds (not a hang) ends the call.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        wa_config["graph_base_url"] = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        wa_config["timeout_seconds"] = 0.2
+        result = wa.send(msg("text", {"text": "hola"}), wa_config)
+    assert result.error is not None
+    assert (result.error.code, result.error.action) == ("timeout", ErrorAction.RETRY)
 
 def test_non_approved_templates_are_refused_before_sending(
     wa: WhatsAppAdapter, graph: FakeGraphApi, wa_config: dict[str, Any]

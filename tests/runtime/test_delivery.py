@@ -233,3 +233,88 @@ def test_a_contacts_messages_reach_the_provider_in_order_while_contacts_go_in_pa
     # The slow first send held its contact's next messages back, not the other contact's.
     assert by_contact == {ana: ["uno", "dos", "tres"], beto: ["uno", "dos", "tres"]}
     assert provider.arrived[0].startswith(f"{beto}:")
+
+
+class _FailsFirstCall:
+    """A provider whose first answer is a transient error (HTTP 503); it records what reached
+    it, in order."""
+
+    def __init__(self) -> None:
+        self.arrived: list[str] = []
+        self.lock = threading.Lock()
+
+    def route(self, session: object, item: Attempt) -> Route:
+        return Route(provider="flaky")
+
+    def call(self, item: Attempt, route: Route) -> Outcome:
+        with self.lock:
+            self.arrived.append(item.payload["payload"]["text"])
+            if len(self.arrived) == 1:
+                return Outcome("retry", error="HTTP 503", code="http_503", retry_after=30)
+        return Outcome("done", provider_id=item.key)
+
+    def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[object]:
+        return []
+
+
+def _three_messages(cauce: Cauce) -> None:
+    _start(cauce, [{"send": "uno"}, {"send": "dos"}, {"send": "tres"}])
+
+
+def test_a_message_waiting_for_a_retry_is_not_overtaken_by_its_contacts_next_ones(
+    cauce: Cauce,
+) -> None:
+    _three_messages(cauce)
+    provider = _FailsFirstCall()
+    wall = WallClock()
+    delivery = Delivery(cauce, handlers={"message_requested": provider}, wall_clock=wall)
+    # One batch holds all three: "uno" fails, so "dos" and "tres" are not called after it...
+    assert delivery.deliver_batch() == 3
+    assert provider.arrived == ["uno"]
+    items = _outbox(cauce)
+    assert [(i.status, i.attempts) for i in items] == [
+        ("pending", 1), ("pending", 0), ("pending", 0)]  # no attempt used by the held ones
+    # ...nor claimed while "uno" waits for its retry...
+    assert delivery.deliver_batch() == 0
+    assert provider.arrived == ["uno"]
+    # ...and once it is due, all three go, in their order.
+    wall.now += timedelta(seconds=31)
+    assert delivery.deliver_batch() == 3
+    assert provider.arrived == ["uno", "uno", "dos", "tres"]
+    assert [i.status for i in _outbox(cauce)] == ["done", "done", "done"]
+    delivery.close()
+
+
+def test_a_contacts_next_message_waits_across_batches_for_the_retried_one(
+    cauce: Cauce,
+) -> None:
+    _three_messages(cauce)
+    provider = _FailsFirstCall()
+    wall = WallClock()
+    delivery = Delivery(cauce, DeliveryConfig(batch_size=1),
+                        handlers={"message_requested": provider}, wall_clock=wall)
+    assert delivery.deliver_batch() == 1  # "uno", which fails
+    assert delivery.deliver_batch() == 0  # "dos" is not claimed while "uno" waits
+    wall.now += timedelta(seconds=31)
+    while delivery.deliver_batch():
+        pass
+    assert provider.arrived == ["uno", "uno", "dos", "tres"]
+    delivery.close()
+
+
+def test_an_earlier_message_that_sorts_later_is_not_overtaken(cauce: Cauce) -> None:
+    # "uno" went back to the queue with a later time than "dos" (or a lower priority, a
+    # broadcast): the claim order alone would put "dos" first; a batch of one must not.
+    _three_messages(cauce)
+    wall = WallClock()
+    with cauce.transaction() as s:
+        uno, dos, tres = s.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
+        uno.next_attempt_at = wall.now - timedelta(seconds=1)
+        dos.next_attempt_at = tres.next_attempt_at = wall.now - timedelta(seconds=5)
+    provider = _SlowFirstSend()
+    delivery = Delivery(cauce, DeliveryConfig(batch_size=1),
+                        handlers={"message_requested": provider}, wall_clock=wall)
+    while delivery.deliver_batch():
+        pass
+    assert [m.split(":")[1] for m in provider.arrived] == ["uno", "dos", "tres"]
+    delivery.close()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from cauce.channels.base import (
     Capabilities,
     ChannelError,
@@ -15,6 +13,7 @@ from cauce.channels.base import (
 )
 from cauce.channels.http import (
     PooledClient,
+    TransportError,
     retry_after_seconds,
     status_error,
     timeout_from,
@@ -33,8 +32,8 @@ class SlackAdapter:
     rate_per_second = CAPABILITIES.rate_per_second
     max_body = CAPABILITIES.max_body
 
-    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
-        self._pool = PooledClient(transport)
+    def __init__(self) -> None:
+        self._pool = PooledClient()
 
     def close(self) -> None:
         """Close pooled connections (the process-wide adapters live until exit)."""
@@ -60,7 +59,7 @@ class SlackAdapter:
         try:
             response = self._pool.client.post(
                 url, json=body, timeout=timeout_from(config))
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             return SendResult.failed(transport_error(exc, PROVIDER))
         if response.is_success:
             return SendResult.sent(message.key, raw={"answer": response.text[:200]})

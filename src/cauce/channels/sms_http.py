@@ -21,8 +21,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
-
 from cauce.channels.base import (
     Capabilities,
     ChannelError,
@@ -32,6 +30,7 @@ from cauce.channels.base import (
 )
 from cauce.channels.http import (
     PooledClient,
+    TransportError,
     json_or_empty,
     status_error,
     timeout_from,
@@ -108,8 +107,8 @@ class HttpSmsAdapter:
     rate_per_second = CAPABILITIES.rate_per_second
     max_body = CAPABILITIES.max_body
 
-    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
-        self._pool = PooledClient(transport)
+    def __init__(self) -> None:
+        self._pool = PooledClient()
 
     def close(self) -> None:
         """Close pooled connections (the process-wide adapters live until exit)."""
@@ -155,7 +154,7 @@ class HttpSmsAdapter:
         try:
             response = self._pool.client.request(
                 method, str(config["url"]), auth=auth, **kwargs, timeout=timeout_from(config))
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             return SendResult.failed(transport_error(exc, "the SMS provider"))
         data = json_or_empty(response)
         if not response.is_success:

@@ -13,8 +13,6 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from cauce.channels.base import (
     Capabilities,
     ChannelError,
@@ -23,7 +21,9 @@ from cauce.channels.base import (
     SendResult,
 )
 from cauce.channels.http import (
+    HttpResponse,
     PooledClient,
+    TransportError,
     json_or_empty,
     retry_after_seconds,
     status_error,
@@ -84,8 +84,8 @@ class TwilioAdapter:
     rate_per_second = CAPABILITIES.rate_per_second
     max_body = CAPABILITIES.max_body
 
-    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
-        self._pool = PooledClient(transport)
+    def __init__(self) -> None:
+        self._pool = PooledClient()
 
     def close(self) -> None:
         """Close pooled connections (the process-wide adapters live until exit)."""
@@ -118,7 +118,7 @@ class TwilioAdapter:
         try:
             response = self._pool.client.post(
                 url, data=form, auth=(sid, token), timeout=timeout_from(config))
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             return SendResult.failed(transport_error(exc, PROVIDER))
         data = json_or_empty(response)
         if response.is_success and data.get("sid"):
@@ -126,7 +126,7 @@ class TwilioAdapter:
         return SendResult.failed(_map(response, data), raw=data)
 
 
-def _map(response: httpx.Response, data: dict[str, Any]) -> ChannelError:
+def _map(response: HttpResponse, data: dict[str, Any]) -> ChannelError:
     raw_code = data.get("code")
     code = int(raw_code) if isinstance(raw_code, int) else None
     detail = str(data.get("message") or "")

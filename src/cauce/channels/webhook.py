@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from cauce.channels.base import (
     Capabilities,
     ChannelError,
@@ -24,7 +22,13 @@ from cauce.channels.base import (
     OutboundMessage,
     SendResult,
 )
-from cauce.channels.http import PooledClient, status_error, timeout_from, transport_error
+from cauce.channels.http import (
+    PooledClient,
+    TransportError,
+    status_error,
+    timeout_from,
+    transport_error,
+)
 from cauce.limits import MAX_WEBHOOK_BODY_BYTES
 
 CAPABILITIES = Capabilities(kinds=frozenset({"webhook", "text", "event"}),
@@ -60,9 +64,8 @@ class WebhookAdapter:
     rate_per_second = CAPABILITIES.rate_per_second
     max_body = CAPABILITIES.max_body
 
-    def __init__(self, transport: httpx.BaseTransport | None = None,
-                 now: Callable[[], float] = time.time) -> None:
-        self._pool = PooledClient(transport)
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._pool = PooledClient()
         self._now = now
 
     def close(self) -> None:
@@ -91,7 +94,7 @@ class WebhookAdapter:
         try:
             response = self._pool.client.post(
                 url, content=body, headers=headers, timeout=timeout_from(config))
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             return SendResult.failed(transport_error(exc, "the webhook receiver"))
         if response.is_success:
             return SendResult.sent(message.key, raw={"status": response.status_code})

@@ -17,6 +17,12 @@ expires the outcome is *uncertain*: for WhatsApp, which echoes our key in its st
 (``biz_opaque_callback_data``), we wait ``reconcile_grace`` for such a status to settle it
 (see :func:`cauce.runtime.outbox.reconcile_status`) before sending again; other channels are
 re-sent at once. ``uncertain`` counts these windows per row.
+
+A contact's messages go out in queue order (id order), also across retries: a message row is
+not claimed while an earlier message row of its contact is still to be sent and would not be
+claimed with it (it waits for a retry, a rate bucket, a status, or sorts after it); within a
+batch, once a contact's message is not sent (deferred, or its call asks for a retry), the
+contact's later messages of the batch go back to the queue untouched (``held``).
 """
 
 from __future__ import annotations
@@ -28,10 +34,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
 
 from cauce.clock import VirtualClock
 from cauce.engine.types import Input
@@ -51,6 +68,7 @@ from cauce.store.models.runtime import (
 log = get_logger(__name__)
 
 UNCERTAIN = "uncertain"
+MESSAGE = "message_requested"  # the kind whose rows keep their order per contact
 
 
 @dataclass(frozen=True)
@@ -67,7 +85,9 @@ class Route:
 
 @dataclass
 class Outcome:
-    status: Literal["done", "retry", "failed", "defer"]  # defer: not yet, no attempt used
+    # defer: not yet, no attempt used; held: not called because an earlier message of the
+    # contact was not sent, back to the queue with its attempt given back.
+    status: Literal["done", "retry", "failed", "defer", "held"]
     provider_id: str | None = None
     error: str | None = None
     code: str | None = None
@@ -139,6 +159,17 @@ class Delivery:
         self._pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="deliver")
         self._closed = threading.Event()
         self.next_wake: float | None = None  # seconds until deferred rows are due
+        # Built once (the clause is the same every round; ``now`` is bound per claim).
+        now: BindParameter[datetime] = bindparam("now")
+        self._claim_query = (
+            select(*(getattr(OutboxItem, name) for name in _CLAIM_COLUMNS))
+            .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
+                   OutboxItem.next_attempt_at <= now,
+                   or_(OutboxItem.kind != MESSAGE, ~_earlier_message_waits(now)))
+            # id last: the rows of one activation share a time and keep their order.
+            .order_by(OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
+            .limit(self.config.batch_size)
+            .with_for_update(skip_locked=True))
 
     def close(self) -> None:
         self._closed.set()
@@ -161,13 +192,20 @@ class Delivery:
         lanes: dict[object, list[int]] = defaultdict(list)
         for index, (attempt, _) in enumerate(claimed):
             lane = (attempt.workspace_id, attempt.contact_id) \
-                if attempt.kind == "message_requested" else ("row", attempt.id)
+                if attempt.kind == MESSAGE else ("row", attempt.id)
             lanes[lane].append(index)
         outcomes: list[Outcome | None] = [None] * len(claimed)
 
         def run_lane(indexes: list[int]) -> None:
+            held = False
             for index in indexes:
-                outcomes[index] = self._call(*claimed[index])
+                if held:
+                    # An earlier message of the contact will be retried: sending this one now
+                    # would overtake it.
+                    outcomes[index] = Outcome("held")
+                    continue
+                outcome = outcomes[index] = self._call(*claimed[index])
+                held = outcome.status not in ("done", "failed")
 
         list(self._pool.map(run_lane, lanes.values()))
         done = [o for o in outcomes if o is not None]
@@ -182,15 +220,8 @@ class Delivery:
         out: list[tuple[Attempt, Route]] = []
         self.next_wake = None
         with self.cauce.transaction() as session:
-            rows = session.scalars(
-                select(OutboxItem)
-                .where(OutboxItem.status.in_([OUTBOX_PENDING, OUTBOX_SENDING]),
-                       OutboxItem.next_attempt_at <= now)
-                # id last: the rows of one activation share a time and keep their order.
-                .order_by(OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
-                .limit(self.config.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = _load(session, self._claim_query, {"now": now})
+            rows = self._without_overtakers(session, rows)
             if not rows:
                 # Nothing ready: sleep until the earliest row that will be (rows spread over
                 # a rate limit's refill, backoffs), instead of a full idle poll.
@@ -202,15 +233,25 @@ class Delivery:
                     # and polling it every millisecond would only burn CPU.
                     self._wake_in(max((soonest - now).total_seconds(), 0.02))
                 return out
-            routed: list[tuple[OutboxItem, Attempt, Route]] = []
+            routed: list[tuple[_Row, Attempt, Route]] = []
             settles = _Settles()
             # Contact rules (24-hour window, caps, quiet hours) are flow semantics: they run on
             # the flows' clock, which is the shared virtual time in simulator mode.
             session.info["flow_now"] = self._flow_now(session) if rows else now
             attempts = {row.id: _attempt(row) for row in rows}
             self._prepare(session, list(attempts.values()))
+            # Contacts one of whose messages is not going out in this batch: their later
+            # messages in it stay queued, untouched (the claim query holds them back next time).
+            stopped: set[int] = set()
+
+            def stop(row: _Row) -> None:
+                if row.kind == MESSAGE and row.status == OUTBOX_PENDING:
+                    stopped.add(row.contact_id)
+
             for row in rows:
                 attempt = attempts[row.id]
+                if row.kind == MESSAGE and row.contact_id in stopped:
+                    continue
                 handler = self.handlers.get(row.kind)
                 if handler is None:
                     self._dead(row, f"no delivery handler for '{row.kind}' effects", "no_handler",
@@ -227,6 +268,7 @@ class Delivery:
                                              code="route_error")
                 if isinstance(routed_or_done, Outcome):
                     self._apply(session, row, attempt, routed_or_done, handler, now, settles)
+                    stop(row)
                     continue
                 route = routed_or_done
                 if (row.status == OUTBOX_SENDING and route.status_callbacks
@@ -235,15 +277,20 @@ class Delivery:
                     row.last_error_code = UNCERTAIN
                     row.last_error = "outcome of the last attempt unknown; waiting for a status"
                     row.next_attempt_at = now + timedelta(seconds=self.config.reconcile_grace)
+                    if row.kind == MESSAGE:
+                        stopped.add(row.contact_id)
                     continue
                 routed.append((row, attempt, route))
             grants = self._take_tokens(session, routed, now)
             deferred: dict[str, int] = defaultdict(int)
             for row, _, route in routed:
+                if row.kind == MESSAGE and row.contact_id in stopped:
+                    continue  # an earlier message of the contact was deferred just above
                 wait = self.breaker.open_for(route.provider)
                 if wait > 0:
                     row.status = OUTBOX_PENDING
                     row.next_attempt_at = now + timedelta(seconds=wait)
+                    stop(row)
                     continue
                 if route.bucket is not None:
                     granted, wait = grants[route.bucket]
@@ -259,6 +306,7 @@ class Delivery:
                         row.status = OUTBOX_PENDING
                         row.next_attempt_at = now + timedelta(seconds=at)
                         self._wake_in(wait)
+                        stop(row)
                         continue
                     grants[route.bucket] = (granted - 1, wait)
                 row.status = OUTBOX_SENDING
@@ -267,8 +315,32 @@ class Delivery:
                 row.next_attempt_at = now + timedelta(seconds=self.config.lease_seconds)
                 row.updated_at = now
                 out.append((_attempt(row), route))
+            # Written before the commit that ends the claim: the attempt is on disk before
+            # any provider is called.
+            _store(session, rows)
             settles.run(session, now)
         return out
+
+    def _without_overtakers(self, session: Session, rows: list[_Row]) -> list[_Row]:
+        """Leave out message rows of a contact with an earlier message row still to send that
+        this batch does not hold: on PostgreSQL another worker's claim may have it locked
+        (skipped), unseen by the claim query's snapshot; both would be sent at once."""
+        contacts = {r.contact_id for r in rows if r.kind == MESSAGE}
+        if not contacts:
+            return rows
+        held = {r.id for r in rows}
+        first_outside = dict(session.execute(
+            select(OutboxItem.contact_id, func.min(OutboxItem.id))
+            .where(OutboxItem.contact_id.in_(sorted(contacts)),
+                   OutboxItem.kind == literal_column(f"'{MESSAGE}'"),
+                   OutboxItem.status.in_([literal_column(f"'{OUTBOX_PENDING}'"),
+                                          literal_column(f"'{OUTBOX_SENDING}'")]),
+                   OutboxItem.id.not_in(sorted(held)))
+            .group_by(OutboxItem.contact_id)).all())
+        if not first_outside:
+            return rows
+        return [r for r in rows if r.kind != MESSAGE
+                or r.id < first_outside.get(r.contact_id, r.id + 1)]
 
     def _prepare(self, session: Session, attempts: list[Attempt]) -> None:
         """Let each handler gather what routing its rows needs with set queries for the whole
@@ -286,7 +358,7 @@ class Delivery:
                 log.exception("outbox_prepare_failed", kind=kind)
 
     def _take_tokens(
-        self, session: Session, routed: list[tuple[OutboxItem, Attempt, Route]], now: datetime
+        self, session: Session, routed: list[tuple[_Row, Attempt, Route]], now: datetime
     ) -> dict[str, tuple[int, float]]:
         wanted: dict[str, int] = defaultdict(int)
         spec: dict[str, Route] = {}
@@ -334,10 +406,13 @@ class Delivery:
             # Handlers record what they settle (the conversation log) on the flows' clock, the
             # one the contact rules count frequency caps and windows on.
             session.info["flow_now"] = self._flow_now(session)
-            rows = session.scalars(
-                select(OutboxItem).where(OutboxItem.id.in_(sorted(by_id))).with_for_update()
-            ).all()
+            rows = _load(session, select(*(getattr(OutboxItem, name) for name in _RECORD_COLUMNS))
+                         .where(OutboxItem.id.in_(sorted(by_id)))
+                         .order_by(OutboxItem.id).with_for_update())
             settles = _Settles()
+            # When a contact's message will be retried, the messages held behind it are due
+            # with it (not before: they would sort ahead of it and wait for it alone).
+            retry_at: dict[int, datetime] = {}
             for row in rows:
                 attempt, outcome = by_id[row.id]
                 if row.status != OUTBOX_SENDING or row.attempts != attempt.attempts:
@@ -346,15 +421,27 @@ class Delivery:
                     continue
                 self._apply(session, row, attempt, outcome, self.handlers[row.kind], now,
                             settles)
+                if row.kind == MESSAGE and row.status == OUTBOX_PENDING:
+                    if outcome.status == "held":
+                        row.next_attempt_at = max(now, retry_at.get(row.contact_id, now))
+                    else:
+                        retry_at[row.contact_id] = row.next_attempt_at
+            _store(session, rows)
             settles.run(session, now)
 
     def _apply(
-        self, session: Session, row: OutboxItem, attempt: Attempt, outcome: Outcome,
+        self, session: Session, row: _Row, attempt: Attempt, outcome: Outcome,
         handler: Handler, now: datetime, settles: _Settles,
     ) -> None:
         row.updated_at = now
         channel = row.channel or row.kind
         inputs = list(outcome.inputs)
+        if outcome.status == "held":
+            # Never called: back to the queue as it was, the attempt given back.
+            row.status = OUTBOX_PENDING
+            row.attempts = max(row.attempts - 1, 0)
+            row.next_attempt_at = now
+            return
         if outcome.status == "defer":
             row.status = OUTBOX_PENDING
             row.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 60.0)
@@ -380,7 +467,7 @@ class Delivery:
             submit_input(session, workspace_id=row.workspace_id, contact_id=row.contact_id,
                          input=inp, now=now)
 
-    def _dead(self, row: OutboxItem, reason: str, code: str | None, now: datetime) -> None:
+    def _dead(self, row: _Row, reason: str, code: str | None, now: datetime) -> None:
         row.status = OUTBOX_DEAD
         row.last_error, row.last_error_code = reason[:2000], code
         row.updated_at = now
@@ -419,7 +506,77 @@ class _Settles:
         self._items.clear()
 
 
-def _attempt(row: OutboxItem) -> Attempt:
+def _earlier_message_waits(now: Any) -> Any:
+    """SQL: an earlier message row of the same contact is still to be sent and would not be
+    claimed before this one (not due yet — a retry's backoff, a rate bucket, a lease or a
+    status wait — or it sorts after this row in the claim order). The kind and statuses are
+    literals so both databases match the partial index ``ix_runtime_outbox_contact_queue``."""
+    earlier = aliased(OutboxItem)
+    return exists().where(
+        earlier.contact_id == OutboxItem.contact_id,
+        earlier.id < OutboxItem.id,
+        earlier.kind == literal_column(f"'{MESSAGE}'"),
+        earlier.status.in_([literal_column(f"'{OUTBOX_PENDING}'"),
+                            literal_column(f"'{OUTBOX_SENDING}'")]),
+        or_(earlier.next_attempt_at > now,
+            earlier.priority > OutboxItem.priority,
+            and_(earlier.priority == OutboxItem.priority,
+                 earlier.next_attempt_at > OutboxItem.next_attempt_at)),
+    )
+
+
+# Delivery reads and writes outbox rows through Core, not the ORM: per batch, one SELECT ...
+# FOR UPDATE of the columns it needs and one executemany UPDATE of the rows it changed. Loading
+# ORM objects and flushing them (unit of work) was about a third of delivery's CPU.
+_WRITTEN = ("status", "attempts", "uncertain", "next_attempt_at", "provider_id", "last_error",
+            "last_error_code", "updated_at")
+_RECORD_COLUMNS = ("id", "workspace_id", "contact_id", "run_id", "key", "kind", "channel",
+                   *_WRITTEN)
+_CLAIM_COLUMNS = (*_RECORD_COLUMNS, "payload")
+
+
+@dataclass
+class _Row:
+    """One outbox row as delivery changes it (see :func:`_load` / :func:`_store`)."""
+
+    id: int
+    workspace_id: int
+    contact_id: int
+    run_id: str | None
+    key: str
+    kind: str
+    channel: str
+    status: str
+    attempts: int
+    uncertain: int
+    next_attempt_at: datetime
+    provider_id: str | None
+    last_error: str | None
+    last_error_code: str | None
+    updated_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    loaded: tuple[Any, ...] = ()  # the written columns as read, to skip unchanged rows
+
+    def written(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _WRITTEN)
+
+
+def _load(session: Session, query: Any, params: dict[str, Any] | None = None) -> list[_Row]:
+    rows = [_Row(**row._mapping) for row in session.execute(query, params)]
+    for row in rows:
+        row.loaded = row.written()
+    return rows
+
+
+def _store(session: Session, rows: list[_Row]) -> None:
+    changed = [{"row_id": row.id, **dict(zip(_WRITTEN, values, strict=True))}
+               for row in rows if (values := row.written()) != row.loaded]
+    if changed:
+        table = cast(Table, OutboxItem.__table__)
+        session.execute(update(table).where(table.c.id == bindparam("row_id")), changed)
+
+
+def _attempt(row: _Row) -> Attempt:
     return Attempt(
         id=row.id, workspace_id=row.workspace_id, contact_id=row.contact_id, run_id=row.run_id,
         key=row.key, kind=row.kind, channel=row.channel, payload=row.payload,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from cauce import limits
 from cauce.channels.base import (
     Capabilities,
@@ -17,6 +15,7 @@ from cauce.channels.base import (
 )
 from cauce.channels.http import (
     PooledClient,
+    TransportError,
     json_or_empty,
     retry_after_seconds,
     timeout_from,
@@ -92,8 +91,8 @@ class WhatsAppAdapter:
     rate_per_second = CAPABILITIES.rate_per_second
     max_body = CAPABILITIES.max_body
 
-    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
-        self._pool = PooledClient(transport)
+    def __init__(self) -> None:
+        self._pool = PooledClient()
 
     def close(self) -> None:
         """Close pooled connections (the process-wide adapters live until exit)."""
@@ -120,7 +119,7 @@ class WhatsAppAdapter:
         try:
             response = self._pool.client.post(url, json=body, headers=_auth(config),
                                               timeout=timeout_from(config))
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             return SendResult.failed(transport_error(exc, PROVIDER))
         data = json_or_empty(response)
         if response.is_success:
@@ -142,7 +141,7 @@ class WhatsAppAdapter:
         try:
             response = self._pool.client.get(url, headers=_auth(config), params=params,
                                              timeout=timeout_from(config))
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise GraphError(transport_error(exc, PROVIDER)) from exc
         data = json_or_empty(response)
         if not response.is_success:
@@ -161,7 +160,7 @@ class WhatsAppAdapter:
         try:
             response = self._pool.client.get(url, headers=_auth(config),
                                              timeout=timeout_from(config))
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise GraphError(transport_error(exc, PROVIDER)) from exc
         if not response.is_success:
             raise GraphError(error_from_body(json_or_empty(response), response.status_code))

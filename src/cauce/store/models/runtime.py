@@ -141,6 +141,9 @@ class RuntimeTimer(Base):
 
 # Literal SQL (not bound parameters), so both databases can match the partial index.
 HANDOFF_PENDING_SQL = "kind = 'handoff_requested' AND status IN ('pending', 'sending')"
+# A contact's messages still to send, in order: delivery's claim holds a message back while
+# an earlier one of its contact waits (cauce.runtime.delivery).
+MESSAGE_QUEUED_SQL = "kind = 'message_requested' AND status IN ('pending', 'sending')"
 
 
 class OutboxItem(Base):
@@ -160,6 +163,10 @@ class OutboxItem(Base):
         Index(
             "ix_runtime_outbox_handoff_pending", "contact_id",
             postgresql_where=text(HANDOFF_PENDING_SQL), sqlite_where=text(HANDOFF_PENDING_SQL),
+        ),
+        Index(
+            "ix_runtime_outbox_contact_queue", "contact_id", "id",
+            postgresql_where=text(MESSAGE_QUEUED_SQL), sqlite_where=text(MESSAGE_QUEUED_SQL),
         ),
     )
 

@@ -99,6 +99,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_runtime_outbox_key'))
     )
     with op.batch_alter_table('runtime_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_runtime_outbox_contact_queue', ['contact_id', 'id'], unique=False, postgresql_where=sa.text("kind = 'message_requested' AND status IN ('pending', 'sending')"), sqlite_where=sa.text("kind = 'message_requested' AND status IN ('pending', 'sending')"))
         batch_op.create_index('ix_runtime_outbox_handoff_pending', ['contact_id'], unique=False, postgresql_where=sa.text("kind = 'handoff_requested' AND status IN ('pending', 'sending')"), sqlite_where=sa.text("kind = 'handoff_requested' AND status IN ('pending', 'sending')"))
         batch_op.create_index('ix_runtime_outbox_ready', ['priority', 'next_attempt_at'], unique=False, postgresql_where=sa.text("status IN ('pending', 'sending')"), sqlite_where=sa.text("status IN ('pending', 'sending')"))
         batch_op.create_index('ix_runtime_outbox_ws_status', ['workspace_id', 'status'], unique=False)
@@ -902,6 +903,7 @@ def downgrade() -> None:
     op.drop_table('runtime_rate_buckets')
     with op.batch_alter_table('runtime_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_runtime_outbox_ws_status')
+        batch_op.drop_index('ix_runtime_outbox_contact_queue', postgresql_where=sa.text("kind = 'message_requested' AND status IN ('pending', 'sending')"), sqlite_where=sa.text("kind = 'message_requested' AND status IN ('pending', 'sending')"))
         batch_op.drop_index('ix_runtime_outbox_ready', postgresql_where=sa.text("status IN ('pending', 'sending')"), sqlite_where=sa.text("status IN ('pending', 'sending')"))
         batch_op.drop_index('ix_runtime_outbox_handoff_pending', postgresql_where=sa.text("kind = 'handoff_requested' AND status IN ('pending', 'sending')"), sqlite_where=sa.text("kind = 'handoff_requested' AND status IN ('pending', 'sending')"))
 
