@@ -19,8 +19,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from _runtime_common import T0, Db, table
-from sqlalchemy import func, select, text, update
+from _runtime_common import T0, CpuMeter, Db, table
+from sqlalchemy import select, text, update
 from tests.runtime.fake_engine import FakeEngine
 from tests.runtime.support import make_contacts, make_workspace, processor, publish
 
@@ -53,9 +53,15 @@ def analyze(db: Db) -> None:
         conn.execute(text("ANALYZE"))
 
 
+def cpu(used: tuple[float, float], n: int) -> str:
+    py, pg = (x * 1000 / n for x in used)
+    return f"{py + pg:.3f} = {py:.3f} + {pg:.3f}"
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     db = Db("postgres")
+    meter = CpuMeter(db.cauce)
     try:
         ws = make_workspace(db.cauce)
         contacts = make_contacts(db.cauce, ws, n)
@@ -70,9 +76,10 @@ def main() -> None:
                 rows: list[tuple[int, int, Input]] = [
                     (ws, c, EventIn(name="go", occurred_at=T0)) for c in contacts[i:i + 5000]]
                 submit_inputs(s, rows)
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), meter.sample()
         wait_until_drained(db.cauce, p.process_batch)
         started_s = time.perf_counter() - start
+        start_cpu = meter.since(cpu0)
         waiting_bytes = size(db, ["runtime_runs", "runtime_timers"]) - base
         log_bytes = size(db, ["runtime_step_log"])
         rss_after = rss_mb()
@@ -82,15 +89,17 @@ def main() -> None:
             s.execute(update(RuntimeTimer).values(due_at=datetime.now(UTC)))
         runtime = Runtime(db.cauce, FakeEngine(), RuntimeOptions(workers=2, delivery=False,
                                                                   batch_size=500))
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), meter.sample()
         runtime.start()
         while True:
             with db.cauce.transaction() as s:
-                left = s.scalar(select(func.count()).where(RuntimeRun.status == "waiting"))
-            if not left:
+                left = s.scalar(select(RuntimeRun.id).where(RuntimeRun.status == "waiting")
+                                .limit(1))
+            if left is None:
                 break
             time.sleep(0.1)
         resumed_s = time.perf_counter() - start
+        resume_cpu = meter.since(cpu0)
         runtime.stop()
         start_rate, resume_rate = n / started_s, n / resumed_s
         per_run = waiting_bytes / n
@@ -114,6 +123,10 @@ def main() -> None:
             ["timers due at once, all resumed in", f"{resumed_s:.1f} s "
              f"({resume_rate:,.0f}/s; 100,000 would take {100_000 / resume_rate:.0f} s)",
              "100,000 in <= 10 s", verdict(100_000 / resume_rate <= 10)],
+            ["CPU per input, segment start (ms: this process + its PostgreSQL backends)",
+             cpu(start_cpu, n), "", ""],
+            ["CPU per input, timers (ms: this process + its PostgreSQL backends)",
+             cpu(resume_cpu, n), "", ""],
         ])
     finally:
         db.close()
