@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cauce.engine.types import DeliveryStatus, Input
+from cauce.runtime import bulk
 from cauce.runtime.wakeup import INPUTS_CHANNEL, notify_after_commit
 from cauce.store.models.runtime import INPUT_PENDING, RuntimeInput
 
@@ -93,7 +94,7 @@ def parse_input(payload: dict[str, Any]) -> Input:
 
 def _insert(session: Session, values: list[dict[str, Any]], *, dedupe: bool) -> bool:
     if not dedupe:
-        session.execute(insert(_table(RuntimeInput)), values)
+        bulk.insert_rows(session, _table(RuntimeInput), values)
         return True
     dialect = session.get_bind().dialect.name
     stmt: Any

@@ -24,7 +24,6 @@ commit is shared by the whole batch.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import defaultdict
@@ -39,7 +38,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     literal,
     select,
     text,
@@ -68,7 +66,8 @@ from cauce.engine.types import (
     WorkspaceSnapshot,
 )
 from cauce.logging import get_logger
-from cauce.runtime import metrics, webhook_inbox
+from cauce.runtime import bulk, metrics, webhook_inbox
+from cauce.runtime.bulk import id_in
 from cauce.runtime.engine_port import FlowEngine, PastRun, Plan, PublishedFlow
 from cauce.runtime.ingest import parse_input
 from cauce.runtime.simclock import sync_virtual
@@ -220,7 +219,7 @@ class Processor:
         pending = session.execute(
             select(RuntimeInput.contact_id, RuntimeInput.id)
             .where(RuntimeInput.status == INPUT_PENDING,
-                   RuntimeInput.contact_id.in_(sorted(locked)))
+                   id_in(session, RuntimeInput.contact_id, locked))
             .order_by(RuntimeInput.contact_id, RuntimeInput.id)
         ).all()
         allowed: set[int] = set()
@@ -401,7 +400,7 @@ class Processor:
         ws_of = {r.contact_id: r.workspace_id for r in rows}
         contacts = {
             c.id: c for c in session.execute(
-                select(*_CONTACT_COLUMNS).where(Contact.id.in_(contact_ids))
+                select(*_CONTACT_COLUMNS).where(id_in(session, Contact.id, contact_ids))
             )
         }
         work = {
@@ -423,7 +422,7 @@ class Processor:
             select(RuntimeRun.id, RuntimeRun.contact_id, RuntimeRun.flow_id,
                    RuntimeRun.flow_version, RuntimeRun.state, RuntimeRun.status,
                    RuntimeRun.started_at, RuntimeRun.updated_at)
-            .where(RuntimeRun.contact_id.in_(contact_ids),
+            .where(id_in(session, RuntimeRun.contact_id, contact_ids),
                    status == RunStatus.WAITING.value)
         ).all()
         self._ensure_versions(session, {(r.flow_id, r.flow_version) for r in waiting})
@@ -439,7 +438,7 @@ class Processor:
         for contact_id, flow_id, count, last in session.execute(
             select(RuntimeRun.contact_id, RuntimeRun.flow_id, func.count(),
                    func.max(RuntimeRun.updated_at))
-            .where(RuntimeRun.contact_id.in_(contact_ids),
+            .where(id_in(session, RuntimeRun.contact_id, contact_ids),
                    status != RunStatus.WAITING.value)
             .group_by(RuntimeRun.contact_id, RuntimeRun.flow_id)
         ):
@@ -503,28 +502,18 @@ class Processor:
                         "started_at": s.started_at, **values,
                     })
                 else:
-                    changed.append({"b_id": s.run_id, **values})
-        if new:
-            session.execute(insert(_table(RuntimeRun)), new)
+                    changed.append({"id": s.run_id, **values})
+        table = _table(RuntimeRun)
+        bulk.insert_rows(session, table, new)
         if changed:
-            if session.get_bind().dialect.name == "postgresql":
-                # One statement over arrays instead of an executemany of N updates: the
-                # driver sends four parameters, the server joins once.
-                session.execute(text(
-                    "UPDATE runtime_runs AS r SET status = u.status, "
-                    "state = CAST(u.state AS jsonb), updated_at = u.updated_at "
-                    "FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[]), "
-                    "CAST(:states AS text[]), CAST(:ats AS timestamptz[])) "
-                    "AS u(id, status, state, updated_at) WHERE r.id = u.id"
-                ), {"ids": [c["b_id"] for c in changed],
-                    "statuses": [c["status"] for c in changed],
-                    "states": [json.dumps(c["state"], separators=(",", ":"))
-                               for c in changed],
-                    "ats": [c["updated_at"] for c in changed]})
+            if bulk.is_postgres(session):
+                # One statement joining the batch's rows (one JSON parameter) instead of an
+                # executemany of N updates.
+                bulk.update_rows(session, table, "id", changed)
             else:
-                table = cast(Table, RuntimeRun.__table__)
                 session.connection().execute(
-                    update(table).where(table.c.id == bindparam("b_id")), changed
+                    update(table).where(table.c.id == bindparam("b_id")),
+                    [{"b_id": c.pop("id"), **c} for c in changed],
                 )
 
     def _persist_contacts(self, session: Session, work: dict[int, _ContactWork]) -> None:
@@ -550,18 +539,16 @@ class Processor:
             )
         cancelled = set(writes.cancelled_timers)
         timers = [t for t in writes.timers if t["timer_id"] not in cancelled]
-        if timers:
-            session.execute(insert(_table(RuntimeTimer)), timers)
+        bulk.insert_rows(session, _table(RuntimeTimer), timers)
         for contact_id, input_id, outbox_row in writes.handoffs:
             # Before this batch's inputs are marked done: unseen_from reads them as pending.
             outbox_row["payload"]["transcript_from_id"] = unseen_from(session, contact_id,
                                                                       input_id)
         if writes.outbox:
-            session.execute(insert(_table(OutboxItem)), writes.outbox)
+            bulk.insert_rows(session, _table(OutboxItem), writes.outbox)
             notify_after_commit(session, OUTBOX_CHANNEL)
             metrics.OUTBOX_ENQUEUED.inc(len(writes.outbox))
-        if writes.steps:
-            session.execute(insert(_table(StepLogEntry)), writes.steps)
+        bulk.insert_rows(session, _table(StepLogEntry), writes.steps)
         if writes.goals:
             from cauce.services.webhook_subscriptions import publish
 
