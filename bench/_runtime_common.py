@@ -100,3 +100,12 @@ class CpuMeter:
     def since(self, start: tuple[float, float]) -> tuple[float, float]:
         now = self.sample()
         return now[0] - start[0], now[1] - start[1]
+
+
+def rss_mb() -> float:
+    """This process's resident memory (MB)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

@@ -18,7 +18,6 @@ processor thread starts the segment and scheduler + 2 worker threads of this pro
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -26,25 +25,17 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from _runtime_common import ROOT, T0, CpuMeter, Db, table
+from _runtime_common import ROOT, T0, CpuMeter, Db, rss_mb, table
 from sqlalchemy import select, text, update
 from tests.runtime.fake_engine import FakeEngine
 from tests.runtime.support import make_contacts, make_workspace, processor, publish
 
 from cauce.engine.types import EventIn, Input
 from cauce.runtime.ingest import submit_inputs
-from cauce.runtime.runner import Runtime, RuntimeOptions
+from cauce.runtime.runner import Runtime, RuntimeOptions, freeze_startup_heap
 from cauce.runtime.simclock import wait_until_drained
 from cauce.runtime.wakeup import TIMERS_CHANNEL, notify_after_commit
 from cauce.store.models import RuntimeInput, RuntimeRun, RuntimeTimer
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def size(db: Db, tables: list[str]) -> int:
@@ -79,14 +70,17 @@ class WorkerProcs:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
 
     def cpu(self) -> tuple[float, float]:
-        """CPU seconds so far of the worker processes and of their PostgreSQL backends."""
+        """CPU seconds so far of the worker processes and of their PostgreSQL backends
+        (and, in ``self.rss``, the largest worker RSS in MB)."""
         total = [0.0, 0.0]
+        self.rss = 0.0
         for proc in self.procs:
             proc.send_signal(signal.SIGUSR1)
             assert proc.stdout is not None
-            _, py, pg = proc.stdout.readline().split()
+            _, py, pg, rss = proc.stdout.readline().split()
             total[0] += float(py)
             total[1] += float(pg)
+            self.rss = max(self.rss, float(rss))
         return total[0], total[1]
 
     def stop(self) -> None:
@@ -115,6 +109,8 @@ def main() -> None:
             # The workers are up before the segment is stored, in one transaction: they start
             # on its commit, as they would on a segment start's.
             workers = WorkerProcs(db.url, procs, 500)
+            workers.cpu()
+            rss_before = workers.rss
             with db.cauce.transaction() as s:
                 submit_inputs(s, [(ws, c, EventIn(name="go", occurred_at=T0))
                                   for c in contacts])
@@ -122,6 +118,7 @@ def main() -> None:
             wait_until(db, select(RuntimeInput.id).where(RuntimeInput.status == "pending"))
             started_s = time.perf_counter() - start
             start_cpu = minus(workers.cpu(), cpu0)
+            rss_after = workers.rss
         else:
             p = processor(db.cauce, batch_size=500)
             for i in range(0, n, 5000):
@@ -129,13 +126,15 @@ def main() -> None:
                     rows: list[tuple[int, int, Input]] = [
                         (ws, c, EventIn(name="go", occurred_at=T0)) for c in contacts[i:i + 5000]]
                     submit_inputs(s, rows)
+            freeze_startup_heap()  # what Runtime.start does in a worker process
             start, cpu0 = time.perf_counter(), meter.sample()
             wait_until_drained(db.cauce, p.process_batch)
             started_s = time.perf_counter() - start
             start_cpu = meter.since(cpu0)
         waiting_bytes = size(db, ["runtime_runs", "runtime_timers"]) - base
         log_bytes = size(db, ["runtime_step_log"])
-        rss_after = rss_mb()
+        if workers is None:
+            rss_after = rss_mb()
         analyze(db)  # the runs waited 7 days: autovacuum has analyzed their tables meanwhile
         # Everything due now.
         waiting = select(RuntimeRun.id).where(RuntimeRun.status == "waiting")
@@ -177,7 +176,7 @@ def main() -> None:
              "<= 1,024", verdict(per_run <= 1024)],
             ["step log bytes per run (history, not needed to wait)", f"{log_bytes / n:,.0f}",
              "", ""],
-            ["bench process RSS before / after starting them (MB)",
+            ["worker RSS before / after starting them (MB; largest worker with --procs)",
              f"{rss_before:.0f} / {rss_after:.0f} ({rss_delta:+.0f} MB)",
              "unchanged", verdict(rss_delta < 16)],
             ["timers due at once, all resumed in", f"{resumed_s:.1f} s "
