@@ -54,3 +54,58 @@ def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
+
+
+class CpuMeter:
+    """CPU seconds spent by this process and by the PostgreSQL backends serving its
+    connections: a load-independent cost measure on a shared machine (wall time is not).
+
+    Backends are found by their pid (``pg_backend_pid()`` on each new pooled connection, so
+    :meth:`watch` disposes the pool first) and read from ``/proc`` — it needs the server on
+    this machine. SQLite has no backends: only this process counts."""
+
+    def __init__(self, cauce: Cauce) -> None:
+        self.backends: set[int] = set()
+        self.cauce = cauce
+        if cauce.engine.dialect.name == "postgresql":
+            from sqlalchemy import event
+
+            def connected(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("SELECT pg_backend_pid()")
+                self.backends.add(int(cur.fetchone()[0]))
+                cur.close()
+                dbapi_conn.commit()
+
+            event.listen(cauce.engine, "connect", connected)
+            cauce.engine.dispose()
+
+    @staticmethod
+    def _proc_seconds(pid: int) -> float:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0  # a backend that ended (its time is lost to the count: rare)
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> tuple[float, float]:
+        """(this process, its database backends) CPU seconds so far."""
+        import resource
+
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return (me.ru_utime + me.ru_stime,
+                sum(self._proc_seconds(p) for p in list(self.backends)))
+
+    def since(self, start: tuple[float, float]) -> tuple[float, float]:
+        now = self.sample()
+        return now[0] - start[0], now[1] - start[1]
+
+
+def rss_mb() -> float:
+    """This process's resident memory (MB)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

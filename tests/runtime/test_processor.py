@@ -143,3 +143,32 @@ def test_an_input_for_a_missing_contact_fails_visibly(cauce: Cauce) -> None:
         row = s.scalars(select(RuntimeInput)).one()
     assert row.status == "failed"
     assert row.error == "contact 999999 does not exist"
+
+
+def test_fired_timers_become_inputs_in_due_order_with_the_engine_payload(cauce: Cauce) -> None:
+    """PostgreSQL builds the fired timers' inputs in SQL: they must read exactly as the
+    typed ``TimerFired`` dumps (with and without microseconds) and keep due order."""
+    from cauce.runtime.scheduler import fire_due_timers
+
+    ws = make_workspace(cauce)
+    a, b = make_contacts(cauce, ws, 2)
+    dues = [T0 + timedelta(seconds=5, microseconds=120_000), T0 + timedelta(seconds=3),
+            T0 + timedelta(seconds=4, microseconds=7)]
+    with cauce.transaction() as s:
+        for i, (contact, due) in enumerate(zip([a, b, a], dues, strict=True)):
+            s.add(RuntimeTimer(workspace_id=ws, contact_id=contact, run_id=f"r{i}",
+                               timer_id=f"t{i}", due_at=due))
+        s.add(RuntimeTimer(workspace_id=ws, contact_id=b, run_id="later", timer_id="later",
+                           due_at=T0 + timedelta(hours=1)))
+    with cauce.transaction() as s:
+        assert fire_due_timers(s, T0 + timedelta(seconds=10)) == 3
+    with cauce.transaction() as s:
+        stored = s.execute(select(RuntimeInput.contact_id, RuntimeInput.kind,
+                                  RuntimeInput.payload, RuntimeInput.status)
+                           .order_by(RuntimeInput.id)).all()
+        assert s.scalars(select(RuntimeTimer.timer_id)).all() == ["later"]
+    expected = [(b, "t1", dues[1]), (a, "t2", dues[2]), (a, "t0", dues[0])]
+    assert [(r.contact_id, r.kind, r.payload, r.status) for r in stored] == [
+        (contact, "timer", TimerFired(timer_id=t, fired_at=due).model_dump(mode="json"),
+         "pending") for contact, t, due in expected
+    ]

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cauce.engine.types import DeliveryStatus, Input
+from cauce.runtime import bulk
 from cauce.runtime.wakeup import INPUTS_CHANNEL, notify_after_commit
 from cauce.store.models.runtime import INPUT_PENDING, RuntimeInput
 
@@ -76,7 +77,7 @@ def submit_many(session: Session, items: list[PendingInput]) -> list[bool]:
         "created_at": item.now,
     } for item in items]
     if all(item.dedupe_key is None for item in items):
-        session.execute(insert(_table(RuntimeInput)), values)
+        bulk.insert_rows(session, _table(RuntimeInput), values)
         stored = [True] * len(items)
     else:
         kept = _insert_deduped(session, values)
@@ -116,7 +117,7 @@ def submit_inputs(
         }
         for ws, contact, inp in rows
     ]
-    session.execute(insert(_table(RuntimeInput)), values)
+    bulk.insert_rows(session, _table(RuntimeInput), values)
     notify_after_commit(session, INPUTS_CHANNEL)
     return len(values)
 
