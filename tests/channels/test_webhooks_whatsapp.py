@@ -3,20 +3,24 @@ redeliveries, bad webhooks, statuses feeding runs."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from cauce.channels.whatsapp.webhook import sign
 from cauce.runtime import webhook_inbox
 from cauce.runtime.webhook_inbox import GroupCommit, group_commit
+from cauce.services import inbound
 from cauce.services.container import Cauce
 from cauce.services.messages import record_outbound
 from cauce.store.models import Contact, InboundWebhook
@@ -466,6 +470,52 @@ def test_concurrent_webhooks_share_one_commit(cauce: Cauce, demo: Any) -> None:
     assert len(set(ids)) == waiting
     assert writer.flushes == 2  # the first writer alone, then the ten that queued behind it
     assert {r.id for r in _stored(cauce)} == set(ids)
+
+
+def test_concurrent_async_writers_share_one_commit(cauce: Cauce, demo: Any) -> None:
+    writer = GroupCommit(cauce)
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(
+            writer.write_async(provider="whatsapp", body=b"{}", signature=f"sha256={n}",
+                               received_at=cauce.clock.now()) for n in range(20)))
+
+    ids = asyncio.run(burst())
+    assert len(set(ids)) == 20 and ids == sorted(ids)  # stored in the order they queued
+    # the first request starts a flush at once; the 19 queued behind it go in the next one
+    assert writer.flushes <= 2
+    assert {r.id for r in _stored(cauce)} == set(ids)
+
+
+def test_a_store_that_fails_answers_503_to_every_waiting_request(
+    wa_api: TestClient, cauce: Cauce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> Any:
+        raise OperationalError("INSERT", {}, Exception("database is down"))
+
+    writer = group_commit(cauce)
+    monkeypatch.setattr(writer, "cauce", SimpleNamespace(transaction=broken))
+    response = post_signed(wa_api, sample("inbound_text"))
+    assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"
+    monkeypatch.undo()
+    assert _stored(cauce) == []
+    assert post_signed(wa_api, sample("inbound_text")).status_code == 200  # not stuck
+
+
+def test_cached_secrets_are_checked_without_a_query_or_say_a_load_is_needed(
+    wa_api: TestClient, cauce: Cauce
+) -> None:
+    numbers = inbound.WhatsAppNumbers(cauce)
+    raw = json.dumps(sample("inbound_text")).encode()
+    with pytest.raises(inbound.NeedsLoading):  # cold cache: the route checks off the loop
+        inbound.verify_whatsapp(numbers, raw, sign(raw, APP_SECRET), cached_only=True)
+    assert inbound.verify_whatsapp(numbers, raw, sign(raw, APP_SECRET)) is None  # loads
+    assert inbound.verify_whatsapp(numbers, raw, sign(raw, APP_SECRET), cached_only=True) \
+        is None
+    with pytest.raises(inbound.NeedsLoading):  # no match: maybe a rotated secret, reload
+        inbound.verify_whatsapp(numbers, raw, sign(raw, "forged"), cached_only=True)
+    refused = inbound.verify_whatsapp(numbers, raw, sign(raw, "forged"))
+    assert refused is not None and refused.status_code == 403
 
 
 def test_a_number_connected_after_the_cache_was_filled_is_served_at_once(

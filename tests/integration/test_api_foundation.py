@@ -88,3 +88,8 @@ def test_values_the_database_cannot_hold_are_422_not_500(api: TestClient) -> Non
     assert res.status_code in (201, 422)
     if res.status_code == 422:
         assert "NUL" in res.json()["error"]["message"]
+
+
+def test_generated_request_ids_differ_per_request(client: TestClient) -> None:
+    ids = {client.get("/healthz").headers["x-request-id"] for _ in range(50)}
+    assert len(ids) == 50 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

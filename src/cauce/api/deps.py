@@ -14,7 +14,9 @@ from cauce.services.container import Cauce
 from cauce.services.errors import Unauthorized
 
 
-def get_cauce(request: Request) -> Cauce:
+async def get_cauce(request: Request) -> Cauce:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop per
+    # request (the webhook route's biggest single cost) just to read an attribute.
     cauce: Cauce = request.app.state.cauce
     return cauce
 

@@ -16,13 +16,16 @@ committed and still pending); a crash while draining rolls the whole batch back.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import anyio.to_thread
 from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -60,12 +63,25 @@ class _Slot:
     done: bool = False
 
 
+@dataclass
+class _LoopQueue:
+    """What :meth:`GroupCommit.write_async` queued on one event loop."""
+
+    slots: list[tuple[_Slot, asyncio.Future[int]]] = field(default_factory=list)
+    flusher: asyncio.Task[None] | None = None
+
+
 class GroupCommit:
     """Inserts raw webhooks, many concurrent requests per transaction.
 
     :meth:`write` blocks until its row is committed and returns the row id (or raises the
     database error). No thread of its own: the first writer that finds no flush running
     becomes the leader and flushes the queue; rows queued meanwhile go in the next flush.
+
+    :meth:`write_async` is the same on an event loop, for the webhook route: requests queue a
+    future, one flusher task per loop sends each batch to a worker thread (one thread hop per
+    transaction, not one per request, and no thread per waiting request) and resolves the
+    futures once it is committed.
     """
 
     def __init__(self, cauce: Cauce, max_batch: int = 500) -> None:
@@ -74,6 +90,8 @@ class GroupCommit:
         self._cond = threading.Condition()
         self._queue: list[_Slot] = []
         self._flushing = False
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue] = \
+            weakref.WeakKeyDictionary()
         self.flushes = 0  # transactions committed (tests and benchmarks read it)
 
     def write(self, *, provider: str, body: bytes, signature: str, received_at: datetime) -> int:
@@ -94,6 +112,48 @@ class GroupCommit:
                 self._flushing = False
                 self._cond.notify_all()
         return self._outcome(slot)
+
+    async def write_async(self, *, provider: str, body: bytes, signature: str,
+                          received_at: datetime) -> int:
+        """:meth:`write` for the event loop: returns once the row is committed (or raises the
+        database error); the transaction runs in a worker thread, never on the loop."""
+        loop = asyncio.get_running_loop()
+        queue = self._loops.get(loop)
+        if queue is None:
+            queue = self._loops[loop] = _LoopQueue()
+        slot = _Slot({"provider": provider, "body": body, "signature": signature,
+                      "received_at": received_at, "status": INPUT_PENDING})
+        future: asyncio.Future[int] = loop.create_future()
+        queue.slots.append((slot, future))
+        if queue.flusher is None:
+            queue.flusher = loop.create_task(self._flush_queued(queue))
+        # shield: a request cancelled meanwhile (client gone) must not cancel the others' flush
+        return await asyncio.shield(future)
+
+    async def _flush_queued(self, queue: _LoopQueue) -> None:
+        batch: list[tuple[_Slot, asyncio.Future[int]]] = []
+        try:
+            while queue.slots:
+                batch, queue.slots = (queue.slots[:self.max_batch],
+                                      queue.slots[self.max_batch:])
+                slots = [slot for slot, _ in batch]
+                await anyio.to_thread.run_sync(self._flush, slots, abandon_on_cancel=False)
+                for slot, future in batch:
+                    if not future.done():
+                        if slot.error is not None:
+                            future.set_exception(slot.error)
+                        else:
+                            future.set_result(self._outcome(slot))
+                batch = []
+        except BaseException as exc:  # the loop is closing: no waiter is left hanging
+            for _, future in [*batch, *queue.slots]:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception)
+                                         else RuntimeError("the webhook writer stopped"))
+            queue.slots = []
+            raise
+        finally:
+            queue.flusher = None
 
     @staticmethod
     def _outcome(slot: _Slot) -> int:

@@ -361,6 +361,10 @@ event.listen(Session, "after_commit", _bump_after_commit)
 event.listen(Session, "after_rollback", _forget_on_rollback)
 
 
+class NeedsLoading(Exception):
+    """The cached secrets cannot answer without a query (stale, or a reload is due)."""
+
+
 class WhatsAppNumbers:
     """Every connected WhatsApp number's app secret, for the webhook route to check signatures
     without a query per request.
@@ -381,8 +385,19 @@ class WhatsAppNumbers:
         self._loaded_at = -1e18
         self._generation = -1
 
-    def get(self, *, refresh: bool = False) -> dict[str, str]:
-        """``{phone_number_id: app_secret}``."""
+    def get(self, *, refresh: bool = False, cached_only: bool = False) -> dict[str, str]:
+        """``{phone_number_id: app_secret}``. With ``cached_only`` (on the event loop, where
+        no query may run), :class:`NeedsLoading` is raised instead of loading them."""
+        if cached_only:
+            if refresh or not self._lock.acquire(blocking=False):
+                raise NeedsLoading
+            try:
+                if _channels_generation[0] != self._generation or \
+                        time.monotonic() - self._loaded_at > self.TTL_SECONDS:
+                    raise NeedsLoading
+                return self._by_number
+            finally:
+                self._lock.release()
         with self._lock:
             generation = _channels_generation[0]
             if refresh or generation != self._generation or \
@@ -437,16 +452,21 @@ def _refusal(matched: str | None, payload: Any, ids: set[str]) -> WebhookResult 
 
 
 def verify_whatsapp(numbers: WhatsAppNumbers, raw_body: bytes,
-                    signature: str | None) -> WebhookResult | None:
+                    signature: str | None, *, cached_only: bool = False
+                    ) -> WebhookResult | None:
     """What the webhook route checks before it stores a body: ``None`` when the body is to be
-    stored (and parsed later by :func:`handle_whatsapp`), else the refusal to answer."""
+    stored (and parsed later by :func:`handle_whatsapp`), else the refusal to answer.
+
+    ``cached_only``: never query (the route calls it on the event loop first); raises
+    :class:`NeedsLoading` when the answer needs the secrets loaded, so the caller checks
+    again off the loop."""
     opened = _open_body(raw_body, signature)
     if isinstance(opened, WebhookResult):
         return opened
     payload, ids, signature = opened
     matched = None
     for refresh in (False, True):
-        known = numbers.get(refresh=refresh)
+        known = numbers.get(refresh=refresh, cached_only=cached_only)
         # As in handle_whatsapp: the numbers named are checked against their own secrets; a
         # body naming none we know is checked against every secret (forged vs unknown number).
         candidates = [known[i] for i in ids if i in known] or list(known.values())
