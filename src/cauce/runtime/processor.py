@@ -241,8 +241,8 @@ class Processor:
         pending = session.execute(
             text("SELECT c.id, i.id FROM unnest(CAST(:ids AS bigint[])) AS c(id) "
                  "CROSS JOIN LATERAL (SELECT id FROM runtime_inputs "
-                 f"WHERE contact_id = c.id AND status = '{INPUT_PENDING}' AND id <= CAST(:upto AS bigint)) "
-                 "AS i ORDER BY 1, 2"),
+                 f"WHERE contact_id = c.id AND status = '{INPUT_PENDING}' "
+                 "AND id <= CAST(:upto AS bigint)) AS i ORDER BY 1, 2"),
             {"ids": bulk.pg_ids(sorted(locked)), "upto": max(claimed)},
         ).all()
         allowed: set[int] = set()
