@@ -172,3 +172,32 @@ def test_fired_timers_become_inputs_in_due_order_with_the_engine_payload(cauce: 
         (contact, "timer", TimerFired(timer_id=t, fired_at=due).model_dump(mode="json"),
          "pending") for contact, t, due in expected
     ]
+
+
+def test_a_contact_whose_older_input_another_worker_holds_waits_for_it(cauce: Cauce) -> None:
+    """PostgreSQL (several workers): the claim skips rows another worker holds, so it can
+    claim a contact's newer input while the older one is held; that contact's inputs wait
+    (strict arrival order) while the other contacts' inputs of the batch are processed."""
+    if cauce.engine.dialect.name != "postgresql":
+        return  # SQLite has one writer: no input is ever held by another worker
+    ws = make_workspace(cauce)
+    a, b = make_contacts(cauce, ws, 2)
+    with cauce.transaction() as s:
+        for contact, n in ((a, 1), (b, 1), (a, 2), (b, 2)):
+            submit_input(s, workspace_id=ws, contact_id=contact, input=_event("x", n))
+    with cauce.transaction() as s:
+        ids = s.scalars(select(RuntimeInput.id).order_by(RuntimeInput.id)).all()
+    a1, b1, a2, b2 = ids
+    other = cauce.engine.connect()
+    try:
+        tx = other.begin()
+        other.execute(select(RuntimeInput.id).where(RuntimeInput.id == a1).with_for_update())
+        assert processor(cauce).process_batch() == 2
+        with cauce.transaction() as s:
+            status = dict(s.execute(select(RuntimeInput.id, RuntimeInput.status)).all())
+        assert status == {a1: "pending", b1: "done", a2: "pending", b2: "done"}
+        tx.rollback()
+    finally:
+        other.close()
+    assert drain(processor(cauce)) == 2
+    assert _count(cauce, RuntimeInput, RuntimeInput.status == "done") == 4

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +46,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
+        # jsonb values are parsed by pydantic-core's JSON parser (Rust, already a dependency
+        # through pydantic) instead of the standard library's: every run state, contact and
+        # input payload the runtime reads goes through it (~1/10 of a resumed timer's CPU).
+        kwargs.setdefault("json_deserializer", from_json)
         return create_engine(url, connect_args={"connect_timeout": 5}, **kwargs)
     except ArgumentError as exc:
         raise DatabaseUnavailable(f"CAUCE_DATABASE_URL: {exc}") from None
