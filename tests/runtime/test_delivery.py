@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from cauce.engine.types import EventIn
@@ -41,6 +42,10 @@ def _start(cauce: Cauce, steps: list[dict[str, object]]) -> tuple[int, int]:
                      input=EventIn(name="go", occurred_at=T0))
     drain(processor(cauce))
     return ws, contact
+
+
+def _counter(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def _outbox(cauce: Cauce) -> list[OutboxItem]:
@@ -318,3 +323,95 @@ def test_an_earlier_message_that_sorts_later_is_not_overtaken(cauce: Cauce) -> N
         pass
     assert [m.split(":")[1] for m in provider.arrived] == ["uno", "dos", "tres"]
     delivery.close()
+
+
+def test_a_failing_host_opens_its_own_circuit_and_a_good_trial_closes_it(cauce: Cauce) -> None:
+    """Five transient failures in a row open the host's circuit: its rows wait without
+    spending attempts (saying why), another host's steps go on, and after the cool-down one
+    trial goes through; its success closes the circuit."""
+    down = {"yes": True}
+
+    def flaky(_m: str, _p: str, _b: bytes) -> tuple[int, dict[str, str], bytes]:
+        if down["yes"]:
+            return 503, {"content-type": "application/json"}, b'{"error": "down"}'
+        return 200, {"content-type": "application/json"}, b'{"ok": true}'
+
+    with serve(flaky) as (bad_url, bad), \
+            serve(json_answer(200, {"ok": True})) as (good_url, good):
+        ws = make_workspace(cauce, "allowed")
+        with cauce.transaction() as s:
+            workspace = s.get(Workspace, ws)
+            assert workspace is not None
+            workspace.settings = {"http_allowed_hosts": ["127.0.0.1"]}
+        contacts = make_contacts(cauce, ws, 8)
+        publish(cauce, ws, {"trigger": {"event": "bad"}, "steps": [{"http": bad_url}]}, "bad")
+        publish(cauce, ws, {"trigger": {"event": "good"}, "steps": [{"http": good_url}]}, "good")
+        with cauce.transaction() as s:
+            for c in contacts[:6]:
+                submit_input(s, workspace_id=ws, contact_id=c,
+                             input=EventIn(name="bad", occurred_at=T0))
+        drain(processor(cauce))
+        wall = WallClock()
+        ticks = {"now": 1000.0}
+        delivery = Delivery(cauce, DeliveryConfig(batch_size=5, max_attempts=8),
+                            handlers={"http_requested": HttpHandler()}, wall_clock=wall)
+        delivery.breaker = ratelimit.CircuitBreaker(threshold=5, cooldown=30,
+                                                    clock=lambda: ticks["now"])
+        before = _counter("cauce_circuit_open_total", provider="http")
+        assert delivery.deliver_batch() == 5  # five calls, five 503s: the circuit opens
+        assert len(bad.requests) == 5
+        assert _counter("cauce_circuit_open_total", provider="http") == before + 1
+
+        # The sixth row and the five retries come due; the host's circuit is open.
+        wall.now += timedelta(hours=2)
+        with cauce.transaction() as s:
+            for c in contacts[6:]:
+                submit_input(s, workspace_id=ws, contact_id=c,
+                             input=EventIn(name="good", occurred_at=T0))
+        drain(processor(cauce))
+        called = sum(delivery.deliver_batch() for _ in range(4))
+        assert called == 2  # the other host's two steps; nothing to the failing host
+        assert len(bad.requests) == 5 and len(good.requests) == 2
+        host = bad_url.removeprefix("http://")
+        waiting = [i for i in _outbox(cauce) if host in str(i.payload.get("url"))]
+        assert sorted(i.attempts for i in waiting) == [0, 1, 1, 1, 1, 1]  # none spent
+        for item in waiting:
+            assert item.status == "pending"
+            assert (item.last_error or "").startswith(
+                f"circuit open: http:{host} failed 5 times in a row; next try in ")
+            assert item.next_attempt_at <= wall.now + timedelta(seconds=31)
+
+        # Cool-down over, the host is back: one trial; the host's other rows in that batch
+        # wait a few seconds for its outcome, not another cool-down.
+        down["yes"] = False
+        ticks["now"] += 31
+        wall.now += timedelta(seconds=31)
+        assert delivery.deliver_batch() == 1  # the trial (the batch's other four wait)
+        assert delivery.deliver_batch() == 1  # closed again: the sixth row goes at once
+        ticks["now"] += 5
+        wall.now += timedelta(seconds=5)
+        assert delivery.deliver_batch() == 4
+        assert len(bad.requests) == 11  # 5 failures, then each of the six rows once
+        assert all(i.status == "done" for i in _outbox(cauce))
+        delivery.close()
+
+
+def test_a_trial_that_fails_opens_the_circuit_again() -> None:
+    ticks = {"now": 0.0}
+    breaker = ratelimit.CircuitBreaker(threshold=2, cooldown=10, trial_wait=3,
+                                       clock=lambda: ticks["now"])
+    assert not breaker.failure("whatsapp:1")
+    assert breaker.failure("whatsapp:1")  # opened
+    assert breaker.open_for("whatsapp:1") == 10
+    assert breaker.open_for("whatsapp:2") == 0  # another sender is not held back
+    ticks["now"] = 10.5
+    assert breaker.open_for("whatsapp:1") == 0  # the trial
+    assert breaker.open_for("whatsapp:1") == 3  # the others wait for its outcome
+    ticks["now"] = 12
+    assert breaker.failure("whatsapp:1")  # the trial failed: open for a whole cool-down
+    assert breaker.open_for("whatsapp:1") == 10
+    ticks["now"] = 22
+    assert breaker.open_for("whatsapp:1") == 0  # the next trial
+    breaker.success("whatsapp:1")
+    assert breaker.open_for("whatsapp:1") == 0 and breaker.open_for("whatsapp:1") == 0
+    assert not breaker.failure("whatsapp:1")  # counting starts again from zero

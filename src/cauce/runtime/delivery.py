@@ -27,6 +27,7 @@ contact's later messages of the batch go back to the queue untouched (``held``).
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import defaultdict
@@ -290,6 +291,10 @@ class Delivery:
                 if wait > 0:
                     row.status = OUTBOX_PENDING
                     row.next_attempt_at = now + timedelta(seconds=wait)
+                    # Not an attempt (the count is unchanged), but the queue says why it waits.
+                    row.last_error = (f"circuit open: {route.provider} failed "
+                                      f"{self.breaker.threshold} times in a row; "
+                                      f"next try in {math.ceil(wait)} s")
                     stop(row)
                     continue
                 if route.bucket is not None:
@@ -391,7 +396,9 @@ class Delivery:
             outcome = Outcome("retry", error=f"{type(exc).__name__}: {exc}", code="exception")
         if outcome.status == "retry":
             if self.breaker.failure(route.provider):
-                metrics.CIRCUIT_OPEN.labels(route.provider).inc()
+                # Labelled by kind (whatsapp, http...): one series per sender or host would
+                # grow without bound.
+                metrics.CIRCUIT_OPEN.labels(route.provider.split(":", 1)[0]).inc()
         else:
             self.breaker.success(route.provider)
         metrics.SENDS.labels(attempt.channel or attempt.kind, outcome.status).inc()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -149,10 +150,10 @@ class MessageHandler:
                 key=item.key, channel=resolved.kind, kind=kind, to=to, payload=payload,
                 category=query.category,
             )
+            sender = f"{resolved.kind}:{resolved.sender}"
             prepared[item.id] = Route(
-                provider=f"{resolved.kind}", bucket=f"{resolved.kind}:{resolved.sender}" if rate
-                else None, rate=rate, burst=max(1.0, rate / 10), status_callbacks=(
-                    resolved.kind == "whatsapp"),
+                provider=sender, bucket=sender if rate else None, rate=rate,
+                burst=max(1.0, rate / 10), status_callbacks=resolved.kind == "whatsapp",
                 data={"message": message, "config": resolved.config, "kind": resolved.kind},
             )
 
@@ -224,7 +225,9 @@ class HttpHandler:
         ws = session.get(Workspace, item.workspace_id)
         settings = ws.settings if ws is not None and isinstance(ws.settings, dict) else {}
         allowed = settings.get("http_allowed_hosts") or []
-        return Route(provider="http", data={"allowed": [str(h) for h in allowed]})
+        # One circuit per host: a shop's failing API does not hold back other hosts' steps.
+        host = urlsplit(str(item.payload.get("url", ""))).netloc.lower() or "-"
+        return Route(provider=f"http:{host}", data={"allowed": [str(h) for h in allowed]})
 
     def call(self, item: Attempt, route: Route) -> Outcome:
         p = item.payload

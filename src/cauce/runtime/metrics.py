@@ -45,7 +45,8 @@ SENDS = Counter("cauce_sends", "Delivery attempts by channel and outcome", ["cha
 RETRIES = Counter("cauce_delivery_retries", "Delivery attempts scheduled for retry", ["channel"])
 DEAD_LETTERS = Counter("cauce_dead_letters", "Effects moved to dead letters", ["channel"])
 RATE_LIMITED = Counter("cauce_rate_limited", "Sends deferred by a rate limit", ["bucket"])
-CIRCUIT_OPEN = Counter("cauce_circuit_open", "Times a provider's circuit opened", ["provider"])
+CIRCUIT_OPEN = Counter("cauce_circuit_open",
+                       "Times a provider's circuit opened (label: the provider kind)", ["provider"])
 
 OUTBOX_DEPTH = Gauge("cauce_outbox_depth", "Outbox rows by status", ["status"])
 INPUTS_PENDING = Gauge("cauce_inputs_pending", "Inputs waiting to be processed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,37 +59,59 @@ def take(
 
 class CircuitBreaker:
     """Per provider, per process: after ``threshold`` consecutive transient failures the
-    circuit opens for ``cooldown`` seconds (nothing is sent), then lets one trial through."""
+    circuit opens for ``cooldown`` seconds (nothing is sent), then lets one trial through: its
+    success closes the circuit, its failure opens it for another ``cooldown``. While the trial
+    is out, the provider's other rows wait ``trial_wait`` seconds, not a whole cool-down, so
+    traffic resumes soon after a good trial.
 
-    def __init__(self, threshold: int = 5, cooldown: float = 30.0) -> None:
+    ``provider`` is the unit that fails together: a sender (one WhatsApp number, one SMS
+    account) or one HTTP host, so one tenant's broken endpoint or throttled number does not stop
+    everybody else's traffic."""
+
+    def __init__(self, threshold: int = 5, cooldown: float = 30.0, trial_wait: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.threshold = threshold
         self.cooldown = cooldown
+        self.trial_wait = trial_wait
+        self.clock = clock
         self._failures: dict[str, int] = {}
         self._open_until: dict[str, float] = {}
+        self._trial: set[str] = set()
         self._lock = threading.Lock()
 
     def open_for(self, provider: str) -> float:
-        """Seconds until ``provider`` may be called again (0 when the circuit is closed)."""
+        """Seconds until ``provider`` may be called again (0 when the circuit is closed, or for
+        the caller that gets to make the trial)."""
         with self._lock:
-            until = self._open_until.get(provider, 0.0)
-            left = until - time.monotonic()
-            if left <= 0 and until:
-                # Half-open: the next caller is the trial; others wait for its outcome.
-                self._open_until[provider] = time.monotonic() + self.cooldown
+            until = self._open_until.get(provider)
+            if until is None:
                 return 0.0
-            return max(left, 0.0)
+            now = self.clock()
+            left = until - now
+            if left <= 0:
+                # Half-open: this caller is the trial. If its outcome never comes (the process
+                # died), the next trial starts a cool-down later.
+                self._trial.add(provider)
+                self._open_until[provider] = now + self.cooldown
+                return 0.0
+            return min(left, self.trial_wait) if provider in self._trial else left
 
     def success(self, provider: str) -> None:
         with self._lock:
             self._failures.pop(provider, None)
             self._open_until.pop(provider, None)
+            self._trial.discard(provider)
 
     def failure(self, provider: str) -> bool:
-        """Count a transient failure; True when this one opened the circuit."""
+        """Count a transient failure; True when this one opened (or re-opened) the circuit."""
         with self._lock:
             n = self._failures.get(provider, 0) + 1
             self._failures[provider] = n
+            if provider in self._trial:
+                self._trial.discard(provider)
+                self._open_until[provider] = self.clock() + self.cooldown
+                return True
             if n >= self.threshold and provider not in self._open_until:
-                self._open_until[provider] = time.monotonic() + self.cooldown
+                self._open_until[provider] = self.clock() + self.cooldown
                 return True
             return False

@@ -58,8 +58,9 @@ class NotificationHandler:
         # The same per-sender bucket as messages: a Slack hook allows about one post a second.
         rate = resolved.rate_per_second or float(
             getattr(get_adapter(resolved.kind), "rate_per_second", 0) or 0)
-        return Route(provider=resolved.kind, bucket=f"{resolved.kind}:{resolved.sender}"
-                     if rate else None, rate=rate, burst=max(1.0, rate / 10), data={
+        sender = f"{resolved.kind}:{resolved.sender}"
+        return Route(provider=sender, bucket=sender if rate else None, rate=rate,
+                     burst=max(1.0, rate / 10), data={
             "kind": resolved.kind, "config": resolved.config, "recipients": recipients,
             "payload": payload,
         })
