@@ -118,3 +118,73 @@ def test_make_run_path_serves_healthz_and_readyz(env: dict[str, str], tmp_path: 
     # supervisor why it stopped.
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
+
+
+def test_sim_advance_fires_the_timers_in_between_and_refuses_the_real_clock(
+    env: dict[str, str], tmp_path: Path,
+) -> None:
+    """`cauce sim advance SECONDS` on a virtual-clock install resumes a run waiting an hour;
+    on the real clock it refuses with one line saying what to set."""
+    from fastapi.testclient import TestClient
+
+    from cauce.api.app import create_app
+    from cauce.runtime.engine_port import default_engine
+    from cauce.runtime.processor import Processor
+    from cauce.services.container import Cauce
+    from cauce.settings import load_settings
+
+    env["CAUCE_CLOCK"] = "virtual"
+    init = run(["init"], env, tmp_path)
+    assert init.returncode == 0, init.stderr
+    key = next(line.split()[-1] for line in init.stdout.splitlines() if "API key:" in line)
+    before = run(["sim", "now"], env, tmp_path)
+    assert before.returncode == 0 and before.stdout.startswith("virtual "), before.stderr
+
+    settings = load_settings(database_url=env["CAUCE_DATABASE_URL"], data_dir=tmp_path,
+                             clock="virtual", secret_key="cli-test-secret-key-0123456789")
+    cauce = Cauce.open(settings)
+    try:
+        with TestClient(create_app(settings, cauce=cauce)) as api:
+            api.headers["Authorization"] = f"Bearer {key}"
+            flow = api.post("/api/v1/flows", json={"document": {
+                "format": 1, "metadata": {"name": "Una hora"},
+                "triggers": [{"type": "business_event", "event": "demo.go"}],
+                "nodes": [
+                    {"id": "w", "type": "delay", "config": {"duration": "1h"},
+                     "exits": {"next": "done"}},
+                    {"id": "done", "type": "end", "config": {}, "exits": {}}]}})
+            assert flow.status_code == 201, flow.text
+            flow_id = flow.json()["id"]
+            published = api.post(f"/api/v1/flows/{flow_id}/publish")
+            assert published.status_code == 201, published.text
+            event = api.post("/api/v1/events", json={
+                "name": "demo.go", "event_id": "e1", "contact": {"phone": "+5491122334455"}})
+            assert event.status_code == 202, event.text
+            processor = Processor(cauce, default_engine())
+            while processor.process_batch():
+                pass
+            (waiting,) = api.get("/api/v1/runs", params={"flow_id": flow_id}).json()["items"]
+            assert waiting["status"] == "waiting", waiting
+    finally:
+        cauce.close()
+
+    short = run(["sim", "advance", "1800"], env, tmp_path)
+    assert short.returncode == 0, short.stderr
+    assert short.stdout.strip().endswith("(0 timers fired)")
+    done = run(["sim", "advance", "1800"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("(1 timers fired)")
+    cauce = Cauce.open(settings)
+    try:
+        with TestClient(create_app(settings, cauce=cauce)) as api:
+            api.headers["Authorization"] = f"Bearer {key}"
+            (run_,) = api.get("/api/v1/runs", params={"flow_id": flow_id}).json()["items"]
+            assert run_["status"] == "completed", run_
+    finally:
+        cauce.close()
+
+    env["CAUCE_CLOCK"] = "real"
+    refused = run(["sim", "advance", "60"], env, tmp_path)
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert "CAUCE_CLOCK=virtual" in line
