@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from cauce.api.app import create_app
 from cauce.clock import RealClock
 from cauce.engine.types import EventIn
-from cauce.runtime.delivery import Delivery
+from cauce.runtime.delivery import Attempt, Delivery, DeliveryConfig, Outcome, Route
 from cauce.runtime.ingest import submit_input
 from cauce.services.container import Cauce
 from cauce.services.workspaces import DemoCredentials, ensure_demo
@@ -134,3 +136,50 @@ def test_metrics_are_exposed_for_prometheus(api: TestClient, cauce: Cauce,
     assert "cauce_timers_waiting 2.0" in text
     assert "cauce_inputs_processed_total" in text
     assert "cauce_input_lag_seconds_bucket" in text
+    # Every family issue 4 names: inputs/s and their lag, timers due and late, outbox depth,
+    # sends by channel and status, retries, dead letters, per-contact lock waits.
+    for family, kind in [
+        ("cauce_inputs_processed_total", "counter"), ("cauce_input_lag_seconds", "histogram"),
+        ("cauce_inputs_pending", "gauge"), ("cauce_inputs_oldest_seconds", "gauge"),
+        ("cauce_timers_due", "gauge"), ("cauce_timer_lateness_seconds", "histogram"),
+        ("cauce_timers_fired_total", "counter"), ("cauce_outbox_depth", "gauge"),
+        ("cauce_sends_total", "counter"), ("cauce_delivery_retries_total", "counter"),
+        ("cauce_dead_letters_total", "counter"), ("cauce_contact_lock_waits_total", "counter"),
+        ("cauce_circuit_open_total", "counter"), ("cauce_rate_limited_total", "counter"),
+        ("cauce_webhooks_pending", "gauge"),
+    ]:
+        assert f"# TYPE {family} {kind}" in text, family
+
+    # Two sends that fail: the first attempt is a retry, the second a dead letter; the
+    # counters move by exactly that.
+    class Down:
+        def route(self, session: object, item: Attempt) -> Route:
+            return Route(provider="test:down")
+
+        def call(self, item: Attempt, route: Route) -> Outcome:
+            return Outcome("retry", error="HTTP 503", code="http_503")
+
+        def failed_inputs(self, item: Attempt, outcome: Outcome, now: object) -> list[object]:
+            return []
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    channel = {"channel": "whatsapp"}
+    before = (sample("cauce_sends_total", status="retry", **channel),
+              sample("cauce_delivery_retries_total", **channel),
+              sample("cauce_dead_letters_total", **channel))
+    wall = [datetime.now(UTC)]
+    delivery = Delivery(cauce, DeliveryConfig(max_attempts=2),
+                        handlers={"message_requested": Down()}, wall_clock=lambda: wall[0])
+    assert delivery.deliver_batch() == 2
+    wall[0] += timedelta(hours=1)
+    assert delivery.deliver_batch() == 2
+    delivery.close()
+    after = (sample("cauce_sends_total", status="retry", **channel),
+             sample("cauce_delivery_retries_total", **channel),
+             sample("cauce_dead_letters_total", **channel))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [4, 2, 2]
+    text = api.get("/metrics").text
+    assert 'cauce_outbox_depth{status="dead"} 2.0' in text
+    assert 'cauce_sends_total{channel="whatsapp",status="retry"}' in text
