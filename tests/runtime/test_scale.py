@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from cauce.store.models import (
 from tests.conftest import T0
 from tests.runtime.procs import Workers
 from tests.runtime.support import make_contacts, make_workspace, processor, publish
-from tests.support.databases import PostgresSchema
+from tests.support.databases import PostgresSchema, SqliteTemplate
 from tests.support.fakes.graph_api import FakeGraphApi
 from tests.support.fakes.http import Recorded, Reply
 
@@ -55,6 +56,33 @@ def pg(postgres_schema: PostgresSchema, tmp_path: Path) -> Iterator[Cauce]:
     cauce.close()
 
 
+@dataclass
+class Live:
+    """A database on the real clock and how its workers run: PostgreSQL scale-out (3 worker
+    processes, as `cauce worker` runs) or SQLite embedded (one process with 3 worker threads,
+    as `cauce serve` runs it; killing it kills everything at once)."""
+
+    cauce: Cauce
+    procs: int
+    env: dict[str, str]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def live(request: pytest.FixtureRequest, tmp_path: Path,
+         sqlite_template: SqliteTemplate) -> Iterator[Live]:
+    if request.param == "postgres":
+        request.node.add_marker(pytest.mark.postgres)
+        cauce = request.getfixturevalue("pg")
+        yield Live(cauce, 3, {})
+        return
+    url = sqlite_template.fresh_url(tmp_path)
+    settings = load_settings(database_url=url, data_dir=tmp_path,
+                             secret_key="test-secret-key-0123456789", clock="real")
+    cauce = Cauce.open(settings, clock=RealClock())
+    yield Live(cauce, 1, {"CAUCE_TEST_WORKERS": "3"})
+    cauce.close()
+
+
 def _wait_for(cauce: Cauce, condition: str, check: object, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -65,13 +93,13 @@ def _wait_for(cauce: Cauce, condition: str, check: object, timeout: float) -> No
     raise AssertionError(f"timed out waiting for {condition}")
 
 
-@pytest.mark.postgres
-def test_per_contact_order_holds_across_three_worker_processes(pg: Cauce) -> None:
+def test_per_contact_order_holds_across_three_workers(live: Live) -> None:
+    pg = live.cauce
     ws = make_workspace(pg)
     contacts = make_contacts(pg, ws, 1000)
     publish(pg, ws, {"trigger": {"event": "seq"}, "steps": [{"append": "seen"}]})
-    workers = Workers(pg.settings.database_url, env={"CAUCE_TEST_BATCH": "50"})
-    workers.start(3)
+    workers = Workers(pg.settings.database_url, env={"CAUCE_TEST_BATCH": "50", **live.env})
+    workers.start(live.procs)
     try:
         # Inputs arrive while the workers run, interleaved across contacts, as webhooks would.
         for n in range(5):
@@ -89,7 +117,7 @@ def test_per_contact_order_holds_across_three_worker_processes(pg: Cauce) -> Non
 
         _wait_for(pg, "all inputs processed", settled, timeout=240)
     finally:
-        assert workers.stop() == [0, 0, 0]  # SIGTERM is a clean exit
+        assert workers.stop() == [0] * live.procs  # SIGTERM is a clean exit
     with pg.transaction() as s:
         seen = dict(s.execute(select(Contact.id, Contact.fields)).all())
     wrong = {c: f.get("seen") for c, f in seen.items() if f.get("seen") != [0, 1, 2, 3, 4]}
@@ -179,8 +207,8 @@ class StatusEchoingGraphApi(FakeGraphApi):
 
 
 @pytest.mark.slow
-@pytest.mark.postgres
-def test_sigkilled_workers_lose_nothing_and_duplicate_only_uncertain_sends(pg: Cauce) -> None:
+def test_sigkilled_workers_lose_nothing_and_duplicate_only_uncertain_sends(live: Live) -> None:
+    pg = live.cauce
     ws = make_workspace(pg)
     contacts = make_contacts(pg, ws, 2000)
     with pg.transaction() as s:
@@ -191,9 +219,13 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_only_uncertain_sends(pg: C
                                {"template": "tres"}]})
     graph = StatusEchoingGraphApi(pg, ws, contact_of)
     graph.start()
+    # SQLite embedded: one process does everything, so sends are paced (100/s, a minute for
+    # the 6,000) to leave time for ten kills of it mid-work.
+    pace = {"CAUCE_TEST_RATE": "100"} if live.procs == 1 else {}
     workers = Workers(pg.settings.database_url, f"{graph.url}",
-                      env={"CAUCE_TEST_LEASE": "4", "CAUCE_TEST_GRACE": "1.5"})
-    workers.start(3)
+                      env={"CAUCE_TEST_LEASE": "4", "CAUCE_TEST_GRACE": "1.5", **pace,
+                           **live.env})
+    workers.start(live.procs)
     rng = random.Random(7)
     kills = 0
     try:
@@ -212,7 +244,7 @@ def test_sigkilled_workers_lose_nothing_and_duplicate_only_uncertain_sends(pg: C
                 break
             # Kill only workers that have been up long enough to be in the middle of work
             # (processing a batch or waiting for the provider), spread over the whole run.
-            busy = [i for i in range(3) if workers.age(i) > 3.0]
+            busy = [i for i in range(live.procs) if workers.age(i) > 3.0]
             if kills < 15 and busy:
                 workers.kill(rng.choice(busy))
                 kills += 1
