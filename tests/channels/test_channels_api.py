@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cauce.channels.sms_twilio import twilio_signature
+from cauce.runtime.handlers import default_directory
 from cauce.services import channels as channel_service
 from cauce.services.container import Cauce
 from cauce.services.messages import check_rules, record_outbound
@@ -117,10 +118,20 @@ def test_resolve_for_delivery_gives_the_runtime_a_decrypted_config(
     with cauce.transaction() as session:
         found = channel_service.resolve_for_delivery(session, 1, "whatsapp")
         assert found is not None
-        kind, config, sender = found
-        assert (kind, sender) == ("whatsapp", "106540352242922")
+        kind, config, sender, rate = found
+        assert (kind, sender, rate) == ("whatsapp", "106540352242922", None)
         assert config["access_token"] == "EAAG-token" and config["graph_base_url"] == graph.url
         assert channel_service.resolve_for_delivery(session, 1, "sms") is None
+        # No rate of its own: delivery paces the number at the adapter's default.
+        resolved = default_directory(session, 1, "whatsapp")
+        assert resolved is not None and resolved.rate_per_second is None
+    # A number Meta allows more (or that the business wants slower) paces at its own rate.
+    channel_id = api.get("/api/v1/channels").json()["items"][0]["id"]
+    patched = api.patch(f"/api/v1/channels/{channel_id}", json={"rate_per_second": 250})
+    assert patched.status_code == 200, patched.text
+    with cauce.transaction() as session:
+        resolved = default_directory(session, 1, "whatsapp")
+        assert resolved is not None and resolved.rate_per_second == 250.0
 
 
 def test_templates_manual_and_synced(api: TestClient, graph: FakeGraphApi, cauce: Cauce) -> None:

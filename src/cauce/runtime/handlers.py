@@ -68,8 +68,9 @@ def default_directory(session: Session, workspace_id: int, channel: str) -> Reso
     if finder is not None:
         found = finder(session, workspace_id, channel)
         if found is not None:
-            kind, config, sender = found
-            return ResolvedChannel(kind=kind, config=config, sender=sender)
+            kind, config, sender, rate = found
+            return ResolvedChannel(kind=kind, config=config, sender=sender,
+                                   rate_per_second=rate)
     if channel in ("whatsapp", "simulator"):
         return ResolvedChannel(kind="simulator", config={}, sender=f"sim:{workspace_id}")
     return None

@@ -309,15 +309,18 @@ def find_for_flow(session: Session, workspace_id: int, channel: str) -> Channel 
     return session.scalars(query.order_by(Channel.id)).first()
 
 
-def resolve_for_delivery(session: Session, workspace_id: int,
-                         channel: str) -> tuple[str, dict[str, Any], str] | None:
-    """For the runtime's delivery: ``(adapter kind, decrypted config, sender)`` of the channel
-    a flow names, or ``None`` when the workspace has none active."""
+def resolve_for_delivery(
+    session: Session, workspace_id: int, channel: str,
+) -> tuple[str, dict[str, Any], str, float | None] | None:
+    """For the runtime's delivery: ``(adapter kind, decrypted config, sender, rate limit)`` of
+    the channel a flow names, or ``None`` when the workspace has none active. The rate is the
+    channel's own ``rate_per_second`` (None: the adapter's default, e.g. 80/s for WhatsApp)."""
     found = find_for_flow(session, workspace_id, channel)
     if found is None:
         return None
     sender = found.identifier or f"{found.kind}:{found.id}"
-    return found.kind, runtime_config(session, _box(session), found), sender
+    rate = float(found.rate_per_second) if found.rate_per_second else None
+    return found.kind, runtime_config(session, _box(session), found), sender, rate
 
 
 def handle_send_result(session: Session, channel: Channel, result: SendResult,
