@@ -109,3 +109,51 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_cauce(args: list[str], env: dict[str, str]) -> Any:
+    """``cauce ARGS`` as a process of its own (the CLI a user runs), output discarded."""
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-c", "from cauce.cli import main; main()", *args],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def wait_listening(port: int, timeout: float = 60.0) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def stop_processes(procs: list[Any]) -> None:
+    """SIGTERM (graceful: in-flight work finishes), SIGKILL after 30 s."""
+    import subprocess
+
+    for proc in procs:
+        if proc is not None:
+            proc.terminate()
+    for proc in procs:
+        if proc is None:
+            continue
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
