@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from cauce.api.app import create_app
 from cauce.clock import RealClock
 from cauce.engine.types import EventIn
 from cauce.runtime.delivery import Attempt, Delivery, DeliveryConfig, Outcome, Route
+from cauce.runtime.handlers import MessageHandler
 from cauce.runtime.ingest import submit_input
 from cauce.services.container import Cauce
 from cauce.services.workspaces import DemoCredentials, ensure_demo
 from cauce.settings import load_settings
-from cauce.store.models import OutboxItem
+from cauce.store.models import Contact, Message, OutboxItem
 from tests.conftest import T0
 from tests.runtime.fake_engine import FakeEngine
 from tests.runtime.support import drain, make_contacts, processor, publish
@@ -87,6 +88,39 @@ def test_dead_letters_are_listed_and_retried(
     assert api.post("/api/v1/dead-letters/999/retry").status_code == 404
     with cauce.transaction() as s:
         assert s.scalars(select(OutboxItem.status)).one() == "pending"
+
+
+def test_a_retried_dead_message_is_shown_by_its_new_outcome(
+    api: TestClient, cauce: Cauce, demo: DemoCredentials
+) -> None:
+    """The conversation log said "failed"; after the retry it says what happened next."""
+    (contact,) = make_contacts(cauce, demo.workspace_id, 1)
+    with cauce.transaction() as s:
+        s.execute(update(Contact).where(Contact.id == contact).values(phone=None))
+        submit_input(s, workspace_id=demo.workspace_id, contact_id=contact,
+                     input=EventIn(name="go", occurred_at=T0))
+    publish(cauce, demo.workspace_id,
+            {"trigger": {"event": "go"}, "steps": [{"template": "pedido_despachado"}]})
+    drain(processor(cauce))
+    delivery = Delivery(cauce, handlers={"message_requested": MessageHandler()})
+    delivery.deliver_batch()
+    (dead,) = api.get("/api/v1/dead-letters").json()["items"]
+    assert (dead["code"], dead["reason"]) == ("no_address",
+                                              "the contact has no address for simulator")
+    with cauce.transaction() as s:
+        failed = s.scalars(select(Message).where(Message.key == dead["key"])).one()
+        assert (failed.status, failed.error_code) == ("failed", "no_address")
+        s.execute(update(Contact).where(Contact.id == contact).values(phone="+5491100000001"))
+    assert api.post(f"/api/v1/dead-letters/{dead['id']}/retry").status_code == 200
+    with cauce.transaction() as s:
+        queued = s.scalars(select(Message).where(Message.key == dead["key"])).one()
+        assert (queued.status, queued.failed_at, queued.error_code) == ("queued", None, None)
+    delivery.deliver_batch()
+    delivery.close()
+    with cauce.transaction() as s:
+        assert s.scalars(select(OutboxItem.status)).one() == "done"
+        sent = s.scalars(select(Message).where(Message.key == dead["key"])).one()
+        assert (sent.status, sent.failed_at, sent.error_reason) == ("sent", None, None)
 
 
 def test_advancing_the_virtual_clock_fires_timers_in_between(

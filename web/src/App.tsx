@@ -8,6 +8,7 @@ import { FlowList } from './screens/FlowList'
 import { FlowEditor } from './editor/FlowEditor'
 import { RunView, Runs } from './screens/Runs'
 import { Contacts } from './screens/Contacts'
+import { DeadLetters } from './screens/DeadLetters'
 import type { Route } from './router'
 import { Pipelines } from './screens/Pipelines'
 import { Tickets } from './screens/Tickets'
@@ -30,6 +31,8 @@ function Page({ route }: { route: Route }) {
       return <Runs key={`${route.flowId}-${route.contactId}`} flowId={route.flowId} contactId={route.contactId} />
     case 'run':
       return <RunView key={route.id} id={route.id} />
+    case 'dead-letters':
+      return <DeadLetters />
     case 'contacts':
       return <Contacts />
     case 'pipelines':

@@ -7,6 +7,7 @@ export type Route =
   | { name: 'flow'; id: number }
   | { name: 'runs'; flowId?: number; contactId?: number }
   | { name: 'run'; id: string }
+  | { name: 'dead-letters' }
   | { name: 'contacts' }
   | { name: 'pipelines' }
   | { name: 'tickets' }
@@ -14,7 +15,7 @@ export type Route =
   | { name: 'inbox' }
   | { name: 'dashboard' }
 
-const SIMPLE = ['pipelines', 'tickets', 'settings', 'inbox', 'dashboard'] as const
+const SIMPLE = ['pipelines', 'tickets', 'settings', 'inbox', 'dashboard', 'dead-letters'] as const
 
 export function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split('?')
@@ -53,6 +54,7 @@ export function href(route: Route): string {
     case 'settings':
     case 'inbox':
     case 'dashboard':
+    case 'dead-letters':
       return `#/${route.name}`
     default:
       return '#/flows'

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cauce.services.container import Cauce
 from cauce.services.errors import Conflict, Invalid, NotFound
 from cauce.services.pagination import Page, check_limit, paginate
+from cauce.store.models.messages import Message
 from cauce.store.models.runtime import (
     OUTBOX_DEAD,
     OUTBOX_PENDING,
@@ -121,6 +122,14 @@ def retry_dead_letter(
         .values(status=OUTBOX_PENDING, attempts=0, next_attempt_at=now, updated_at=now,
                 last_error=None, last_error_code=None)
     )
+    if item.kind == "message_requested":
+        # The conversation log shows the message as failed; it is queued again (Cauce has no
+        # accepted send on record for a dead letter), so its next outcome is the one to show.
+        session.execute(
+            update(Message).where(Message.workspace_id == workspace_id,
+                                  Message.key == item.key, Message.direction == "out")
+            .values(status="queued", failed_at=None, error_code=None, error_reason=None)
+        )
     session.refresh(item)
     notify_after_commit(session, OUTBOX_CHANNEL)
     return item

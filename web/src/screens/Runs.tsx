@@ -8,7 +8,8 @@ import { href, navigate } from '../router'
 
 const STATUSES = ['waiting', 'completed', 'failed', 'interrupted']
 
-function useDate(): (iso: string | null) => string {
+/** Dates and times in the UI's language, short date and seconds (run and delivery logs). */
+export function useDate(): (iso: string | null) => string {
   const { lang } = useI18n()
   return (iso) =>
     iso ? new Date(iso).toLocaleString(lang, { dateStyle: 'short', timeStyle: 'medium' }) : '—'

@@ -16,6 +16,8 @@ export function Shell({ route, children }: { route: Route; children: ReactNode }
       current: route.name === 'flows' || route.name === 'flow', key: undefined as string | undefined },
     { label: t('shell.runs'), to: { name: 'runs' } as Route, api: '/api/v1/runs',
       current: route.name === 'runs' || route.name === 'run' },
+    { label: t('shell.deadLetters'), to: { name: 'dead-letters' } as Route, api: '/api/v1/dead-letters',
+      current: route.name === 'dead-letters' },
     { label: t('shell.contacts'), to: { name: 'contacts' } as Route, api: '/api/v1/contacts',
       current: route.name === 'contacts' },
     { label: t('shell.pipelines'), to: { name: 'pipelines' } as Route, api: '/api/v1/pipelines',
