@@ -137,7 +137,6 @@ class _FiredTimer:
     workspace_id: int
     contact_id: int
     input: TimerFired
-    created_at: datetime  # when it was due: its lag is the timer's lateness
     kind: str = TimerFired.model_fields["type"].default
     id: None = None  # no input row
 
@@ -374,10 +373,10 @@ class Processor:
             log.exception("input_failed", input_id=row.id, contact_id=row.contact_id)
             _fail(writes, row, f"{type(exc).__name__}: {exc}")
             return
-        if row.id is not None:
+        if row.id is not None:  # a timer fired from its row has its lateness observed instead
             writes.done.append(row.id)
-        lag = (now - row.created_at).total_seconds()
-        metrics.INPUT_LAG.observe(max(lag, 0.0))
+            lag = (now - row.created_at).total_seconds()
+            metrics.INPUT_LAG.observe(max(lag, 0.0))
 
     def _apply_plan(
         self, cw: _ContactWork, row: Any, inp: Input, plan: Plan, ctx: Context, ids: _Ids,
@@ -787,8 +786,7 @@ def _with_pending_inputs(session: Session, contacts: set[int]) -> set[int]:
 def _fired(timer: Any) -> _FiredTimer:
     return _FiredTimer(timer_row=timer.id, workspace_id=timer.workspace_id,
                        contact_id=timer.contact_id,
-                       input=TimerFired(timer_id=timer.timer_id, fired_at=timer.due_at),
-                       created_at=timer.due_at)
+                       input=TimerFired(timer_id=timer.timer_id, fired_at=timer.due_at))
 
 
 def _snapshot(c: Any) -> ContactSnapshot:
