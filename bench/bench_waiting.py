@@ -63,7 +63,8 @@ class WorkerProcs:
     each), the PostgreSQL scale-out deployment, instead of threads of this process."""
 
     def __init__(self, url: str, n: int, batch_size: int) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(ROOT / "src"), str(ROOT), str(ROOT / "bench")])}
         self.procs = [subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "_bench_worker.py"), url, str(batch_size)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) for _ in range(n)]

@@ -35,7 +35,7 @@ BATCH_SECONDS = Histogram("cauce_batch_seconds", "Time to decide one batch of in
 LOCK_WAITS = Counter(
     "cauce_contact_lock_waits", "Contacts skipped because another worker held their lock"
 )
-TIMERS_FIRED = Counter("cauce_timers_fired", "Timers turned into inputs")
+TIMERS_FIRED = Counter("cauce_timers_fired", "Timers fired (processed at once or queued as inputs)")
 TIMER_LATENESS = Histogram(
     "cauce_timer_lateness_seconds", "How late timers fired after their due time",
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),

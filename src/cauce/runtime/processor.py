@@ -63,6 +63,7 @@ from cauce.engine.types import (
     RunStatus,
     StepEntered,
     TimerCancelled,
+    TimerFired,
     WaitStarted,
     WorkspaceSnapshot,
 )
@@ -71,6 +72,7 @@ from cauce.runtime import bulk, metrics, webhook_inbox
 from cauce.runtime.bulk import id_in
 from cauce.runtime.engine_port import FlowEngine, PastRun, Plan, PublishedFlow
 from cauce.runtime.ingest import parse_input
+from cauce.runtime.scheduler import claim_due_timers, observe_fired, store_as_inputs
 from cauce.runtime.simclock import sync_virtual
 from cauce.runtime.state import pack_state, unpack_state
 from cauce.runtime.wakeup import OUTBOX_CHANNEL, notify_after_commit
@@ -126,6 +128,25 @@ class _ContactWork:
     handed_over: bool = False  # a run of this batch handed the contact to people
 
 
+@dataclass(frozen=True)
+class _FiredTimer:
+    """A due timer processed straight from its row, without an input row (see
+    :meth:`Processor.fire_timers`); it reads as a claimed input row does."""
+
+    timer_row: int
+    workspace_id: int
+    contact_id: int
+    input: TimerFired
+    kind: str = TimerFired.model_fields["type"].default
+    id: None = None  # no input row
+
+    @property
+    def payload(self) -> TimerFired:
+        """What the step log records as the input: the model, serialized with the batch
+        (see _flush)."""
+        return self.input
+
+
 @dataclass
 class _Writes:
     timers: list[dict[str, Any]] = field(default_factory=list)
@@ -138,16 +159,19 @@ class _Writes:
     cancelled_timers: list[str] = field(default_factory=list)
     done: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    failed_timers: list[tuple[_FiredTimer, str]] = field(default_factory=list)
     goals: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
-    # (contact id, input id, outbox row) of each handoff requested in the batch.
-    handoffs: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    # (contact id, input id, outbox row) of each handoff requested in the batch (no input id:
+    # a timer fired straight from its row).
+    handoffs: list[tuple[int, int | None, dict[str, Any]]] = field(default_factory=list)
 
 
 class _Ids:
-    """Ids derived from the input id: re-processing an input yields the same ids."""
+    """Ids derived from the input id (a fired timer's: from its row id, ``t`` first, so the
+    two never meet): re-processing an input yields the same ids."""
 
-    def __init__(self, input_id: int) -> None:
-        self.prefix = f"{input_id:x}"
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
         self.n = 0
 
     def __call__(self) -> str:
@@ -216,14 +240,7 @@ class Processor:
         session.execute(text("SET LOCAL enable_bitmapscan TO DEFAULT"))
         if not candidates:
             return []
-        contacts = sorted({r.contact_id for r in candidates})
-        locked = set(session.scalars(
-            text("SELECT c FROM unnest(CAST(:ids AS bigint[])) AS c "
-                 f"WHERE pg_try_advisory_xact_lock({CONTACT_LOCK_KEY})"),
-            {"ids": bulk.pg_ids(contacts)},
-        ).all())
-        if len(locked) < len(contacts):
-            metrics.LOCK_WAITS.inc(len(contacts) - len(locked))
+        locked = _lock_contacts(session, {r.contact_id for r in candidates})
         if not locked:
             return []
         # Another worker may hold an older input of a contact we locked (claimed as a
@@ -256,6 +273,44 @@ class Processor:
                 blocked.add(contact_id)
         return [r for r in candidates if r.id in allowed]
 
+    # ---------------------------------------------------------------- timers
+
+    def fire_timers(self, limit: int = 1000) -> int:
+        """Fire up to ``limit`` due timers, oldest due first, in one transaction; returns how
+        many fired.
+
+        A timer whose contact has nothing pending (and whose contact this worker could lock)
+        is processed here, straight from its row: its run resumes in this transaction, and
+        the timer row is deleted by it, so it fires exactly once, and a crash rolls both
+        back. Going through an input row wrote, claimed and settled a row per timer (about
+        a fifth of a resumed timer's CPU, worker and database). A contact with pending
+        inputs, or one another worker holds, gets its timer as a ``TimerFired`` input after
+        them, as before, so its inputs keep their order."""
+        with self.cauce.transaction() as session:
+            if isinstance(self.cauce.clock, VirtualClock):
+                now = sync_virtual(session, self.cauce.clock)
+            else:
+                now = self.now()
+            claimed = claim_due_timers(session, now, limit)
+            if not claimed:
+                return 0
+            started = time.perf_counter()
+            free = _lock_contacts(session, {t.contact_id for t in claimed})
+            if free:
+                free -= _with_pending_inputs(session, free)
+            direct = [t for t in claimed if t.contact_id in free]
+            queued = [t for t in claimed if t.contact_id not in free]
+            if queued:
+                store_as_inputs(session, queued, now)
+            if direct:
+                writes = self._process(session, [_fired(t) for t in direct])
+                self._flush(session, writes)
+                metrics.INPUTS_PROCESSED.inc(len(direct) - len(writes.failed_timers))
+                metrics.INPUTS_FAILED.inc(len(writes.failed_timers))
+            observe_fired(now, [t.due_at for t in claimed])
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        return len(claimed)
+
     # ---------------------------------------------------------------- decide
 
     def _process(self, session: Session, rows: list[Any]) -> _Writes:
@@ -272,7 +327,7 @@ class Processor:
         now = self.now()
         for contact_id, inputs in by_contact.items():
             cw = work[contact_id]
-            for row in sorted(inputs, key=lambda r: r.id):
+            for row in inputs:  # in arrival order (claimed by id; timers in due order)
                 if row.kind == "message" and (contact_id in paused or cw.handed_over):
                     writes.done.append(row.id)
                     continue
@@ -286,14 +341,18 @@ class Processor:
         flows: list[PublishedFlow], now: datetime, writes: _Writes,
     ) -> None:
         if cw.snapshot is None:
-            writes.failed.append((row.id, f"contact {row.contact_id} does not exist"))
+            _fail(writes, row, f"contact {row.contact_id} does not exist")
             return
-        try:
-            inp = parse_input(row.payload)
-        except ValueError as exc:
-            writes.failed.append((row.id, f"unreadable input: {exc}"))
-            return
-        ids = _Ids(row.id)
+        if isinstance(row, _FiredTimer):
+            inp: Input = row.input
+            ids = _Ids(f"t{row.timer_row:x}")
+        else:
+            try:
+                inp = parse_input(row.payload)
+            except ValueError as exc:
+                writes.failed.append((row.id, f"unreadable input: {exc}"))
+                return
+            ids = _Ids(f"{row.id:x}")
         wsnap = workspaces.get(row.workspace_id) or WorkspaceSnapshot(id=row.workspace_id)
         ctx = Context(now=now, contact=cw.snapshot, workspace=wsnap, new_id=ids)
         waiting = [r.state for r in cw.runs.values() if r.state.status == RunStatus.WAITING]
@@ -313,11 +372,12 @@ class Processor:
             self._apply_plan(cw, row, inp, plan, ctx, ids, now, writes)
         except Exception as exc:  # an engine bug must not block the contact's queue forever
             log.exception("input_failed", input_id=row.id, contact_id=row.contact_id)
-            writes.failed.append((row.id, f"{type(exc).__name__}: {exc}"))
+            _fail(writes, row, f"{type(exc).__name__}: {exc}")
             return
-        writes.done.append(row.id)
-        lag = (now - row.created_at).total_seconds()
-        metrics.INPUT_LAG.observe(max(lag, 0.0))
+        if row.id is not None:  # a timer fired from its row has its lateness observed instead
+            writes.done.append(row.id)
+            lag = (now - row.created_at).total_seconds()
+            metrics.INPUT_LAG.observe(max(lag, 0.0))
 
     def _apply_plan(
         self, cw: _ContactWork, row: Any, inp: Input, plan: Plan, ctx: Context, ids: _Ids,
@@ -565,8 +625,10 @@ class Processor:
         bulk.insert_rows(session, _table(RuntimeTimer), timers)
         for contact_id, input_id, outbox_row in writes.handoffs:
             # Before this batch's inputs are marked done: unseen_from reads them as pending.
+            # A timer fired straight from its row came after every input of its contact
+            # (none was pending), so all of the contact's pending messages are unseen.
             outbox_row["payload"]["transcript_from_id"] = unseen_from(session, contact_id,
-                                                                      input_id)
+                                                                      input_id or 0)
         if writes.outbox:
             bulk.insert_rows(session, _table(OutboxItem), writes.outbox)
             notify_after_commit(session, OUTBOX_CHANNEL)
@@ -575,6 +637,8 @@ class Processor:
             for step in writes.steps:
                 step["output"] = [e.model_dump(mode="json") if isinstance(e, BaseModel) else e
                                   for e in step["output"]]
+                if isinstance(step["input"], BaseModel):  # a timer fired from its row
+                    step["input"] = step["input"].model_dump(mode="json")
         # On PostgreSQL the events go to JSON straight from the models, in pydantic-core,
         # with the rest of the batch (a dict per event first was a tenth of the CPU).
         bulk.insert_rows(session, _table(StepLogEntry), writes.steps)
@@ -608,6 +672,15 @@ class Processor:
                 update(RuntimeInput).where(RuntimeInput.id == input_id)
                 .values(status=INPUT_FAILED, processed_at=now, error=error[:2000])
             )
+        if writes.failed_timers:
+            # A timer that failed is kept as a failed input, visible as any other (rare: the
+            # contact was deleted, or an engine bug).
+            bulk.insert_rows(session, _table(RuntimeInput), [{
+                "workspace_id": t.workspace_id, "contact_id": t.contact_id, "kind": t.kind,
+                "payload": t.input.model_dump(mode="json"), "dedupe_key": None,
+                "status": INPUT_FAILED,
+                "created_at": now, "processed_at": now, "error": error[:2000],
+            } for t, error in writes.failed_timers])
 
     def _add_counters(
         self, session: Session, counters: dict[tuple[int, int, int, str, str], int]
@@ -629,6 +702,13 @@ class Processor:
 def _table(model: type[Any]) -> Table:
     """The Core table of a model: bulk inserts through Core skip the ORM's per-row work."""
     return cast(Table, model.__table__)
+
+
+def _fail(writes: _Writes, row: Any, error: str) -> None:
+    if isinstance(row, _FiredTimer):
+        writes.failed_timers.append((row, error))
+    else:
+        writes.failed.append((row.id, error))
 
 
 def _priority(inp: Input) -> int:
@@ -672,6 +752,42 @@ _CONTACT_COLUMNS = tuple(_CONTACT.c[name] for name in (
     "id", "phone", "email", "name", "first_name", "last_name", "language", "country",
     "timezone", "tags", "fields", "lead_score", "last_inbound_at", "opted_out_marketing",
 ))
+
+
+def _lock_contacts(session: Session, contacts: set[int]) -> set[int]:
+    """The contacts whose transaction-scoped lock this worker took (PostgreSQL: advisory
+    try-locks, never waiting; SQLite: its single writer holds them all)."""
+    if not bulk.is_postgres(session):
+        return set(contacts)
+    locked = set(session.scalars(
+        text("SELECT c FROM unnest(CAST(:ids AS bigint[])) AS c "
+             f"WHERE pg_try_advisory_xact_lock({CONTACT_LOCK_KEY})"),
+        {"ids": bulk.pg_ids(sorted(contacts))},
+    ).all())
+    if len(locked) < len(contacts):
+        metrics.LOCK_WAITS.inc(len(contacts) - len(locked))
+    return locked
+
+
+def _with_pending_inputs(session: Session, contacts: set[int]) -> set[int]:
+    """Those of ``contacts`` with a pending input.
+
+    One set query, not a probe per contact: when the statistics say pending inputs are rare
+    (they are, between bursts), PostgreSQL answered a per-contact ``LIMIT 1`` probe through
+    the queue index, each probe walking all of its not yet vacuumed entries (31 ms for 1,000
+    contacts after a 20,000-input burst, against 0.1 ms for this form). At worst this reads
+    the pending inputs once per batch."""
+    return set(session.scalars(
+        select(_INPUT.c.contact_id).distinct()
+        .where(id_in(session, _INPUT.c.contact_id, contacts),
+               _INPUT.c.status == literal_column(f"'{INPUT_PENDING}'"))
+    ).all())
+
+
+def _fired(timer: Any) -> _FiredTimer:
+    return _FiredTimer(timer_row=timer.id, workspace_id=timer.workspace_id,
+                       contact_id=timer.contact_id,
+                       input=TimerFired(timer_id=timer.timer_id, fired_at=timer.due_at))
 
 
 def _snapshot(c: Any) -> ContactSnapshot:

@@ -18,14 +18,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from cauce.clock import VirtualClock
 from cauce.logging import get_logger
 from cauce.runtime.delivery import Delivery, DeliveryConfig
 from cauce.runtime.engine_port import FlowEngine, default_engine
 from cauce.runtime.handlers import install_default_handlers
 from cauce.runtime.processor import Processor
-from cauce.runtime.scheduler import fire_due_timers
-from cauce.runtime.simclock import sync_virtual
 from cauce.runtime.wakeup import (
     IMPORTS_CHANNEL,
     INPUTS_CHANNEL,
@@ -47,7 +44,7 @@ class RuntimeOptions:
     delivery: bool = True
     imports: bool = True  # CSV contact imports (services.imports), one batch at a time
     batch_size: int = 200
-    timer_batch: int = 2000
+    timer_batch: int = 1000  # timers fired (and processed) per transaction
     delivery_config: DeliveryConfig = field(default_factory=DeliveryConfig)
     listen: bool = True  # LISTEN/NOTIFY wake-ups on PostgreSQL
 
@@ -74,7 +71,10 @@ class Runtime:
             processor = Processor(self.cauce, self.engine, batch_size=opts.batch_size)
             self._spawn(f"cauce-worker-{i}", self._loop(processor.process_batch, INPUTS_CHANNEL))
         if opts.scheduler:
-            self._spawn("cauce-scheduler", self._loop(self._fire_timers, TIMERS_CHANNEL))
+            # The scheduler fires due timers straight into processing (Processor.fire_timers).
+            timers = Processor(self.cauce, self.engine, batch_size=opts.batch_size)
+            self._spawn("cauce-scheduler", self._loop(
+                lambda: timers.fire_timers(opts.timer_batch), TIMERS_CHANNEL))
         if opts.imports:
             self._spawn("cauce-imports", self._loop(self._import_batch, IMPORTS_CHANNEL))
         if opts.delivery:
@@ -136,14 +136,6 @@ class Runtime:
                 if not did:
                     signal.wait(IDLE_POLL_SECONDS)
         return run
-
-    def _fire_timers(self) -> int:
-        with self.cauce.transaction() as session:
-            if isinstance(self.cauce.clock, VirtualClock):
-                now = sync_virtual(session, self.cauce.clock)
-            else:
-                now = self.cauce.clock.now()
-            return fire_due_timers(session, now, limit=self.options.timer_batch)
 
     def _import_batch(self) -> int:
         from cauce.services import imports

@@ -1,13 +1,17 @@
-"""Due timers become ``TimerFired`` inputs, in due order, in batches.
+"""Due timers, claimed in due order, in batches.
 
-A timer row is deleted in the same transaction that stores its input, so a timer fires at most
-once however many schedulers run; whether it still matters is decided when the input is
-processed (a run that moved on ignores it).
+A timer row is deleted in the transaction that fires it, so a timer fires at most once however
+many schedulers run; whether it still matters is decided when it is processed (a run that moved
+on ignores it). The runtime's scheduler fires timers straight into processing
+(:meth:`cauce.runtime.processor.Processor.fire_timers`, with :func:`claim_due_timers`); a
+virtual jump (:mod:`cauce.runtime.simclock`) turns them into ``TimerFired`` inputs
+(:func:`fire_due_timers`), processed afterwards like any other input.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
@@ -62,29 +66,59 @@ def fire_due_timers(session: Session, now: datetime, *, limit: int = 2000) -> in
             notify_after_commit(session, INPUTS_CHANNEL)
     else:
         due_at = _fire_sqlite(session, now, limit)
-    metrics.TIMERS_FIRED.inc(len(due_at))
-    for at in due_at:
-        metrics.TIMER_LATENESS.observe(max((now - at).total_seconds(), 0.0))
+    observe_fired(now, due_at)
     return len(due_at)
 
 
 def _fire_sqlite(session: Session, now: datetime, limit: int) -> list[datetime]:
-    due = (
-        select(RuntimeTimer.id).where(RuntimeTimer.due_at <= now)
-        .order_by(RuntimeTimer.due_at, RuntimeTimer.id).limit(limit)
-    )
-    claimed = sorted(session.execute(
-        delete(RuntimeTimer).where(RuntimeTimer.id.in_(due.scalar_subquery()))
-        .returning(RuntimeTimer.id, RuntimeTimer.workspace_id, RuntimeTimer.contact_id,
-                   RuntimeTimer.timer_id, RuntimeTimer.due_at)
-        .execution_options(synchronize_session=False)
-    ).all(), key=lambda r: (r.due_at, r.id))  # RETURNING has no order: inputs go in due order
+    claimed = claim_due_timers(session, now, limit)
+    store_as_inputs(session, claimed, now)
+    return [r.due_at for r in claimed]
+
+
+# Claim and delete the due timers, skipping those another scheduler holds (SQLite has one
+# writer: nothing to skip).
+_CLAIM_PG = text("""
+DELETE FROM runtime_timers WHERE id IN (
+    SELECT id FROM runtime_timers WHERE due_at <= :now
+    ORDER BY due_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
+RETURNING id, workspace_id, contact_id, timer_id, due_at
+""")
+
+
+def claim_due_timers(session: Session, now: datetime, limit: int) -> list[Any]:
+    """Delete up to ``limit`` timers due at ``now`` and return them (``id``, ``workspace_id``,
+    ``contact_id``, ``timer_id``, ``due_at``), oldest due first. The caller fires them in the
+    same transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(_CLAIM_PG, {"now": now, "limit": limit}).all()
+    else:
+        due = (
+            select(RuntimeTimer.id).where(RuntimeTimer.due_at <= now)
+            .order_by(RuntimeTimer.due_at, RuntimeTimer.id).limit(limit)
+        )
+        rows = session.execute(
+            delete(RuntimeTimer).where(RuntimeTimer.id.in_(due.scalar_subquery()))
+            .returning(RuntimeTimer.id, RuntimeTimer.workspace_id, RuntimeTimer.contact_id,
+                       RuntimeTimer.timer_id, RuntimeTimer.due_at)
+            .execution_options(synchronize_session=False)
+        ).all()
+    return sorted(rows, key=lambda r: (r.due_at, r.id))  # RETURNING has no order
+
+
+def store_as_inputs(session: Session, claimed: list[Any], now: datetime) -> None:
+    """Claimed timers as ``TimerFired`` inputs, in the given (due) order."""
     rows: list[tuple[int, int, Input]] = [
         (r.workspace_id, r.contact_id, TimerFired(timer_id=r.timer_id, fired_at=r.due_at))
         for r in claimed
     ]
     submit_inputs(session, rows, now=now)
-    return [r.due_at for r in claimed]
+
+
+def observe_fired(now: datetime, due_at: list[datetime]) -> None:
+    metrics.TIMERS_FIRED.inc(len(due_at))
+    for at in due_at:
+        metrics.TIMER_LATENESS.observe(max((now - at).total_seconds(), 0.0))
 
 
 def next_due(session: Session) -> datetime | None:
