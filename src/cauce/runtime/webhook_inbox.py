@@ -155,6 +155,20 @@ class GroupCommit:
         finally:
             queue.flusher = None
 
+    def warm_up(self, received_at: datetime) -> None:
+        """Run the INSERT once in a transaction that is rolled back: the pool opens a
+        connection and SQLAlchemy compiles and caches the statement, so the first webhook
+        does not pay for either (``cauce serve`` calls this before it accepts connections).
+        Nothing is stored; on PostgreSQL one id of the sequence is skipped."""
+        table = _table()
+        with self.cauce.sessions() as session:
+            session.scalars(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [{"provider": "warm-up", "body": b"{}", "signature": "",
+                  "received_at": received_at, "status": INPUT_PENDING}],
+            ).all()
+            session.rollback()
+
     @staticmethod
     def _outcome(slot: _Slot) -> int:
         if slot.error is not None:
