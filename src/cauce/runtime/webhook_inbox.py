@@ -34,6 +34,7 @@ from cauce.logging import get_logger
 from cauce.runtime import metrics
 from cauce.runtime.wakeup import INPUTS_CHANNEL, notify_after_commit
 from cauce.services.container import Cauce
+from cauce.store.db import write_first
 from cauce.store.models.runtime import INPUT_DONE, INPUT_FAILED, INPUT_PENDING, InboundWebhook
 
 log = get_logger(__name__)
@@ -179,7 +180,8 @@ class GroupCommit:
     def _flush(self, batch: list[_Slot]) -> None:
         table = _table()
         try:
-            with self.cauce.transaction() as session:
+            # SQLite: ahead of the runtime's transactions waiting for the write lock
+            with write_first(), self.cauce.transaction() as session:
                 ids = session.scalars(
                     insert(table).returning(table.c.id, sort_by_parameter_order=True),
                     [slot.values for slot in batch],
