@@ -58,7 +58,7 @@ def test_serve_is_warm_before_its_first_request(
         assert _stored(cauce) == 0  # the INSERT it warmed up was rolled back
         assert gc.get_freeze_count() > 0
         # Its requests were not traffic: no access log line, no "rejected" warning.
-        assert logged.entries == []
+        assert [e["event"] for e in logged.entries] == ["warmed_up"]
         response = post_signed(served, sample("inbound_text"))
         assert response.status_code == 200, response.text
         assert _stored(cauce) == 1

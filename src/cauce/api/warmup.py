@@ -16,6 +16,7 @@ stopped, a few times a minute under load, in a ``cauce serve`` without the embed
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import anyio.to_thread
@@ -38,6 +39,7 @@ WARM_REQUESTS = (("POST", "/webhooks/whatsapp"), ("OPTIONS", "/api/v1/workspace"
 
 async def warm_up(app: ASGIApp, cauce: Cauce) -> None:
     """Pay the first-request costs now; then freeze what is loaded out of the GC's way."""
+    started = time.perf_counter()
     await anyio.to_thread.run_sync(_warm_database, cauce)  # also starts the first thread
     failed: list[tuple[str, str]] = []
     with quiet():  # not traffic: no access log line, no "webhook rejected" warning
@@ -49,6 +51,7 @@ async def warm_up(app: ASGIApp, cauce: Cauce) -> None:
     for path, error in failed:
         log.warning("warm_up_failed", path=path, error=error)
     freeze_startup_heap()
+    log.info("warmed_up", ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 def _warm_database(cauce: Cauce) -> None:
