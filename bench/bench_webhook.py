@@ -19,7 +19,11 @@ server's queueing from the latency columns. "API CPU ms" is the CPU the answerin
 webhook (with ``embedded``: including the parsing); "parsed +s" is how long after the last
 answer the runtime had parsed every stored webhook.
 
+With ``--server-timing`` the served process also times itself (webhook_timing/sitecustomize.py)
+and a second table says where its answers' time went.
+
 Usage: python bench/bench_webhook.py [RATE [SECONDS [sqlite|postgres|postgres-split ...]]]
+                                     [--server-timing]
        (default 500 messages/s for 10 s, sqlite and postgres)
 """
 
@@ -210,7 +214,10 @@ def _unparsed(db: Db) -> int:
         return 0
 
 
-def run(mode: str, rate: float, seconds: float) -> list[object]:
+def run(mode: str, rate: float, seconds: float, timing: list[list[object]] | None = None
+        ) -> list[object]:
+    """One mode's row; with ``timing``, the served process's own timing row is appended to it
+    (``--server-timing``, see webhook_timing/sitecustomize.py)."""
     kind = mode.split("-")[0]
     split = mode.endswith("-split")
     db = Db(kind)
@@ -223,6 +230,11 @@ def run(mode: str, rate: float, seconds: float) -> list[object]:
         env = {**os.environ, "CAUCE_DATABASE_URL": db.url, "CAUCE_DATA_DIR": str(db.tmp),
                "CAUCE_SECRET_KEY": SECRET_KEY, "CAUCE_CLOCK": "real", "CAUCE_LOG_LEVEL": "WARNING",
                "CAUCE_EMBEDDED_RUNTIME": "false" if split else "true", "CAUCE_WORKERS": "1"}
+        timing_file = db.tmp / "server-timing.json"
+        if timing is not None:
+            env["BENCH_TIMING_OUT"] = str(timing_file)
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(Path(__file__).parent / "webhook_timing"), env.get("PYTHONPATH", "")])
         cli = [sys.executable, "-c", "from cauce.cli import main; main()"]
         server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -255,6 +267,9 @@ def run(mode: str, rate: float, seconds: float) -> list[object]:
         while _unparsed(db) and time.monotonic() - answered < 600:
             time.sleep(0.2)
         parsed_after = time.monotonic() - answered
+        if timing is not None:
+            timing.append([kind, "split" if split else "embedded",
+                           *_server_timing(timing_file, start_at, len(results))])
         span = max(r[2] for r in results) - min(r[0] for r in results)
         ok = [r for r in results if r[3] == 200]
         latency = [(r[2] - r[1]) * 1000 for r in ok]
@@ -278,15 +293,47 @@ def run(mode: str, rate: float, seconds: float) -> list[object]:
         db.close()
 
 
+def _server_timing(path: Path, start_at: float, webhooks: int) -> list[str]:
+    deadline = time.monotonic() + 10
+    data: dict[str, Any] = {}
+    while time.monotonic() < deadline:  # written once the load has been quiet for a second
+        if path.exists():
+            data = json.loads(path.read_text())
+            if len(data["requests"]) >= webhooks:
+                break
+        time.sleep(0.2)
+    if not data:
+        return ["no timing written"]
+    answers = [(done - got) * 1000 for got, done in data["requests"].values() if done]
+    stalls = [s for s in data["stalls"] if s[0] >= start_at]
+    stall, cpu, queue = (sum(s[i] for s in stalls) * 1000 for i in (1, 2, 3))
+    passes = [g for g in data["passes"] if g[0] >= start_at]
+    flushes = [f for f in data["flushes"] if f[0] >= start_at]
+    return [f"{_pct(answers, 0.5):.1f}", f"{_pct(answers, 0.99):.1f}",
+            f"{stall:.0f} = {cpu:.0f} + {queue:.0f} + {stall - cpu - queue:.0f}",
+            f"{max((g[1] for g in passes), default=0) * 1000:.1f}",
+            f"{_pct([f[1] * 1000 for f in flushes], 0.99):.1f}" if flushes else "-",
+            f"{_pct([f[3] * 1000 for f in flushes], 0.99):.1f}" if flushes else "-"]
+
+
 def main() -> None:
+    server_timing = "--server-timing" in sys.argv
+    sys.argv = [a for a in sys.argv if a != "--server-timing"]
     rate = float(sys.argv[1]) if len(sys.argv) > 1 else 500.0
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
     kinds = sys.argv[3:] or ["sqlite", "postgres"]
-    rows = [run(kind, rate, seconds) for kind in kinds]
+    timing: list[list[object]] | None = [] if server_timing else None
+    rows = [run(kind, rate, seconds, timing) for kind in kinds]
     table(f"WhatsApp webhook answer latency at {rate:.0f} messages/s for {seconds:.0f} s, "
           f"cauce serve (target p99 <= {TARGET_P99_MS:.0f} ms)",
           ["database", "mode", "webhooks", "errors", "achieved/s", "p50 ms", "p95 ms",
            "p99 ms", "max ms", "late p99 ms", "API CPU ms", "parsed +s", "target"], rows)
+    if timing is not None:
+        table("Inside cauce serve during the load: received -> answer written; event-loop "
+              "stalls > 3 ms = loop CPU + waiting for a core + the rest (mostly the GIL); "
+              "longest GC pass; group commit (SQLite: its wait for the write lock)",
+              ["database", "mode", "p50 ms", "p99 ms", "loop stalls ms", "GC max ms",
+               "commit p99 ms", "lock wait p99 ms"], timing)
 
 
 if __name__ == "__main__":
