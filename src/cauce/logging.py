@@ -8,10 +8,33 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 import structlog
 
 from cauce.settings import LogFormat
+
+_quiet: ContextVar[bool] = ContextVar("cauce_log_quiet", default=False)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Drop what Cauce's structlog loggers log in this context (and the tasks and worker-thread
+    calls started from it): ``cauce serve``'s warm-up requests, which are not traffic."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+def drop_when_quiet(_logger: Any, _method: str, event_dict: Any) -> Any:
+    if _quiet.get():
+        raise structlog.DropEvent
+    return event_dict
 
 
 def configure_logging(fmt: LogFormat = LogFormat.CONSOLE, level: str = "INFO") -> None:
@@ -28,7 +51,8 @@ def configure_logging(fmt: LogFormat = LogFormat.CONSOLE, level: str = "INFO") -
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[drop_when_quiet, *shared,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

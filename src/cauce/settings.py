@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     embedded_runtime: bool = Field(
         default=True, description="Run workers, scheduler and delivery inside `cauce serve`."
     )
+    worker_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="Niceness `cauce worker` runs at: on a shared host its background work "
+        "yields the CPU to `cauce serve`'s answers and PostgreSQL; 0 keeps the default.",
+    )
     public_url: str = Field(
         default="", description="Public base URL used in links (unsubscribe, media)."
     )

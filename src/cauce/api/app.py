@@ -23,9 +23,12 @@ StartHook = Callable[[Cauce], Callable[[], None]]
 
 
 def create_app(
-    settings: Settings, cauce: Cauce | None = None, start_hooks: list[StartHook] | None = None
+    settings: Settings, cauce: Cauce | None = None, start_hooks: list[StartHook] | None = None,
+    *, warm_up: bool = False,
 ) -> FastAPI:
-    """Build the app. Pass ``cauce`` to share an already open container (tests, CLI)."""
+    """Build the app. Pass ``cauce`` to share an already open container (tests, CLI);
+    ``warm_up`` (``cauce serve``) pays the first-request costs at start-up
+    (:mod:`cauce.api.warmup`)."""
     owns_container = cauce is None
     hooks = list(start_hooks or [])
 
@@ -33,6 +36,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = cauce or Cauce.open(settings)
         app.state.cauce = container
+        if warm_up:
+            from cauce.api.warmup import warm_up as warm
+
+            await warm(app, container)
         stops = [hook(container) for hook in hooks]
         try:
             yield

@@ -54,5 +54,6 @@ def serve(
     configure_logging(settings.log_format, settings.log_level)
     from cauce.runtime.runner import embedded_start_hook
 
-    application = create_app(settings, cauce=cauce, start_hooks=[embedded_start_hook])
+    application = create_app(settings, cauce=cauce, start_hooks=[embedded_start_hook],
+                             warm_up=True)
     uvicorn.run(application, host=settings.host, port=settings.port, log_config=None)

@@ -34,6 +34,7 @@ from cauce.logging import get_logger
 from cauce.runtime import metrics
 from cauce.runtime.wakeup import INPUTS_CHANNEL, notify_after_commit
 from cauce.services.container import Cauce
+from cauce.store.db import write_first
 from cauce.store.models.runtime import INPUT_DONE, INPUT_FAILED, INPUT_PENDING, InboundWebhook
 
 log = get_logger(__name__)
@@ -155,6 +156,20 @@ class GroupCommit:
         finally:
             queue.flusher = None
 
+    def warm_up(self, received_at: datetime) -> None:
+        """Run the INSERT once in a transaction that is rolled back: the pool opens a
+        connection and SQLAlchemy compiles and caches the statement, so the first webhook
+        does not pay for either (``cauce serve`` calls this before it accepts connections).
+        Nothing is stored; on PostgreSQL one id of the sequence is skipped."""
+        table = _table()
+        with self.cauce.sessions() as session:
+            session.scalars(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [{"provider": "warm-up", "body": b"{}", "signature": "",
+                  "received_at": received_at, "status": INPUT_PENDING}],
+            ).all()
+            session.rollback()
+
     @staticmethod
     def _outcome(slot: _Slot) -> int:
         if slot.error is not None:
@@ -165,7 +180,8 @@ class GroupCommit:
     def _flush(self, batch: list[_Slot]) -> None:
         table = _table()
         try:
-            with self.cauce.transaction() as session:
+            # SQLite: ahead of the runtime's transactions waiting for the write lock
+            with write_first(), self.cauce.transaction() as session:
                 ids = session.scalars(
                     insert(table).returning(table.c.id, sort_by_parameter_order=True),
                     [slot.values for slot in batch],
