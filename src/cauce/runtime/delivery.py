@@ -7,7 +7,9 @@ One round of :meth:`Delivery.deliver_batch`:
    whose bucket is empty or whose provider's circuit is open are deferred without counting an
    attempt; the rest are marked ``sending`` with ``attempts + 1`` and a lease. The attempt is
    on disk **before** any provider is called.
-2. **call** the providers, concurrently, outside any transaction, each call with a timeout.
+2. **call** the providers, concurrently, outside any transaction, each call with a timeout:
+   on the process's send loop (:func:`cauce.channels.http.send_loop`) for handlers with
+   ``call_async`` (WhatsApp), in a thread pool for the others.
 3. **record** (one transaction): done, retry with exponential backoff and jitter (or the
    provider's ``Retry-After``), or dead (with the reason, visible in the API); outcomes the
    flow waits for go back to the contact as inputs.
@@ -27,11 +29,12 @@ contact's later messages of the batch go back to the queue untouched (``held``).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,6 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from cauce.channels.http import send_loop
 from cauce.clock import VirtualClock
 from cauce.engine.types import Input
 from cauce.logging import get_logger
@@ -119,7 +123,10 @@ class Handler(Protocol):
         ...
 
     def call(self, item: Attempt, route: Route) -> Outcome:
-        """Outside any transaction: talk to the provider. Must not raise for its errors."""
+        """Outside any transaction: talk to the provider. Must not raise for its errors.
+        A handler may also define ``call_async(item, route)``, returning a coroutine that
+        does the same on the send loop, or None where it has no asynchronous path for the
+        row (delivery then runs ``call`` in its thread pool)."""
         ...
 
     def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
@@ -196,19 +203,7 @@ class Delivery:
                 if attempt.kind == MESSAGE else ("row", attempt.id)
             lanes[lane].append(index)
         outcomes: list[Outcome | None] = [None] * len(claimed)
-
-        def run_lane(indexes: list[int]) -> None:
-            held = False
-            for index in indexes:
-                if held:
-                    # An earlier message of the contact will be retried: sending this one now
-                    # would overtake it.
-                    outcomes[index] = Outcome("held")
-                    continue
-                outcome = outcomes[index] = self._call(*claimed[index])
-                held = outcome.status not in ("done", "failed")
-
-        list(self._pool.map(run_lane, lanes.values()))
+        send_loop().run(self._call_lanes(claimed, list(lanes.values()), outcomes))
         done = [o for o in outcomes if o is not None]
         assert len(done) == len(claimed)  # every lane ran every one of its rows
         self._record(claimed, done)
@@ -387,10 +382,37 @@ class Delivery:
 
     # ------------------------------------------------------------------ call
 
-    def _call(self, attempt: Attempt, route: Route) -> Outcome:
+    async def _call_lanes(self, claimed: list[tuple[Attempt, Route]],
+                          lanes: list[list[int]], outcomes: list[Outcome | None]) -> None:
+        """On the send loop: every lane at once, at most ``concurrency`` lanes in flight
+        (taken in lane order), each lane's rows one after the other."""
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        async def run_lane(indexes: list[int]) -> None:
+            async with gate:
+                held = False
+                for index in indexes:
+                    if held:
+                        # An earlier message of the contact will be retried: sending this one
+                        # now would overtake it.
+                        outcomes[index] = Outcome("held")
+                        continue
+                    outcome = outcomes[index] = await self._call(*claimed[index])
+                    held = outcome.status not in ("done", "failed")
+
+        await asyncio.gather(*(run_lane(indexes) for indexes in lanes))
+
+    async def _call(self, attempt: Attempt, route: Route) -> Outcome:
         handler = self.handlers[attempt.kind]
         try:
-            outcome = handler.call(attempt, route)
+            call_async = getattr(handler, "call_async", None)
+            pending: Coroutine[Any, Any, Outcome] | None = (
+                call_async(attempt, route) if call_async is not None else None)
+            if pending is None:
+                outcome = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, handler.call, attempt, route)
+            else:
+                outcome = await pending
         except Exception as exc:  # a handler bug: retry later rather than lose the effect
             log.exception("outbox_call_failed", key=attempt.key)
             outcome = Outcome("retry", error=f"{type(exc).__name__}: {exc}", code="exception")

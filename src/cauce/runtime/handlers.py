@@ -7,7 +7,7 @@ registers with :func:`cauce.runtime.delivery.register_handler`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -168,16 +168,16 @@ class MessageHandler:
         from cauce.channels.registry import get_adapter
 
         adapter = get_adapter(route.data["kind"])
-        result: SendResult = adapter.send(route.data["message"], route.data["config"])
-        if result.status == "sent":
-            return Outcome("done", provider_id=result.provider_id)
-        error = result.error
-        if error is None:
-            return Outcome("retry", error="the adapter failed without a reason", code="unknown")
-        if error.action is ErrorAction.RETRY:
-            return Outcome("retry", error=error.reason, code=error.code,
-                           retry_after=error.retry_after)
-        return Outcome("failed", error=error.reason, code=error.code)
+        return _outcome(adapter.send(route.data["message"], route.data["config"]))
+
+    def call_async(self, item: Attempt, route: Route) -> Coroutine[Any, Any, Outcome] | None:
+        """The send on delivery's send loop, for adapters that can (``send_async``)."""
+        from cauce.channels.registry import get_adapter
+
+        send_async = getattr(get_adapter(route.data["kind"]), "send_async", None)
+        if send_async is None:
+            return None
+        return _send_async(send_async, route)
 
     def settle(self, session: Session, item: Attempt, outcome: Outcome, now: datetime) -> None:
         """Keep the conversation log (``messages``) in step: the inbox and the simulator's
@@ -207,6 +207,22 @@ class MessageHandler:
     def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
         return [DeliveryStatus(message_key=item.key, status="failed", error_code=outcome.code,
                                error_reason=outcome.error, at=now)]
+
+
+async def _send_async(send: Callable[..., Awaitable[SendResult]], route: Route) -> Outcome:
+    return _outcome(await send(route.data["message"], route.data["config"]))
+
+
+def _outcome(result: SendResult) -> Outcome:
+    if result.status == "sent":
+        return Outcome("done", provider_id=result.provider_id)
+    error = result.error
+    if error is None:
+        return Outcome("retry", error="the adapter failed without a reason", code="unknown")
+    if error.action is ErrorAction.RETRY:
+        return Outcome("retry", error=error.reason, code=error.code,
+                       retry_after=error.retry_after)
+    return Outcome("failed", error=error.reason, code=error.code)
 
 
 def _address(kind: str, contact: Any) -> str:
