@@ -27,7 +27,7 @@ from tests.support.fakes.graph_api import FakeGraphApi, error_body
 from tests.support.fakes.http import Recorded, Reply
 
 from cauce.engine.types import MessageIn
-from cauce.runtime.delivery import DeliveryConfig, register_handler
+from cauce.runtime.delivery import POSTGRES_BATCH, DeliveryConfig, register_handler
 from cauce.runtime.handlers import MessageHandler, ResolvedChannel
 from cauce.runtime.ingest import submit_inputs
 from cauce.runtime.runner import Runtime, RuntimeOptions
@@ -91,8 +91,9 @@ def run(kind: str, sends: int) -> list[object]:
             runtime.start()
             mode = "embedded, 1 process"
         else:
-            workers = Workers(db.url, graph.url, env={"CAUCE_TEST_BATCH": "300",
-                                                      "CAUCE_TEST_RATE": str(RATE)})
+            workers = Workers(db.url, graph.url, env={
+                "CAUCE_TEST_BATCH": "300", "CAUCE_TEST_RATE": str(RATE),
+                "CAUCE_TEST_DELIVERY_BATCH": str(POSTGRES_BATCH)})  # as `cauce worker` claims
             workers.start(2)
             time.sleep(3)
             mode = "2 worker processes"

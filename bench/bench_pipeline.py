@@ -25,7 +25,7 @@ from tests.runtime.procs import Workers
 from tests.runtime.support import make_contacts, make_workspace, publish
 
 from cauce.engine.types import MessageIn
-from cauce.runtime.delivery import DeliveryConfig, register_handler
+from cauce.runtime.delivery import POSTGRES_BATCH, DeliveryConfig, register_handler
 from cauce.runtime.handlers import MessageHandler, ResolvedChannel
 from cauce.runtime.ingest import submit_input
 from cauce.runtime.runner import Runtime, RuntimeOptions
@@ -111,8 +111,9 @@ def run(kind: str, n: int) -> list[object]:
             runtime.stop()
             mode = "embedded, 1 process"
         else:
-            workers = Workers(db.url, graph.url, env={"CAUCE_TEST_BATCH": "300",
-                                                       "CAUCE_TEST_DELIVERY_BATCH": "64"})
+            # Delivery batches as `cauce worker` claims them on PostgreSQL.
+            workers = Workers(db.url, graph.url, env={
+                "CAUCE_TEST_BATCH": "300", "CAUCE_TEST_DELIVERY_BATCH": str(POSTGRES_BATCH)})
             workers.start(2)
             time.sleep(3)  # process start-up is not what we measure
             start = time.perf_counter()

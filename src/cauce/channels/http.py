@@ -44,9 +44,12 @@ from cauce.channels.base import ChannelError, ErrorAction
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # Connecting should be quick; a provider that accepted the connection may take longer to answer.
 CONNECT_TIMEOUT_SECONDS = 5.0
-# Keep-alive connections kept per provider origin: one for every delivery thread
-# (DeliveryConfig.concurrency); more are opened when needed and closed after use.
+# Keep-alive connections kept per provider origin by the blocking client: one for every
+# delivery thread; more are opened when needed and closed after use.
 POOL_CONNECTIONS_PER_HOST = 32
+# The async client's cap per origin: the lanes a PostgreSQL delivery batch calls at once
+# (DeliveryConfig.concurrency, a quarter of 256); more calls wait for a free connection.
+ASYNC_CONNECTIONS_PER_HOST = 64
 
 
 class TransportError(Exception):
@@ -313,7 +316,7 @@ class AsyncHttpClient:
     def __init__(self) -> None:
         context = ssl.create_default_context(cafile=_ca_bundle())
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=POOL_CONNECTIONS_PER_HOST,
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=ASYNC_CONNECTIONS_PER_HOST,
                                            ssl=context),
             cookie_jar=aiohttp.DummyCookieJar(),  # urllib3 keeps none either
             timeout=aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_SECONDS,

@@ -58,7 +58,8 @@ from cauce.channels.http import send_loop
 from cauce.clock import VirtualClock
 from cauce.engine.types import Input
 from cauce.logging import get_logger
-from cauce.runtime import metrics, ratelimit
+from cauce.runtime import bulk, metrics, ratelimit
+from cauce.runtime.bulk import id_in
 from cauce.runtime.ingest import submit_input
 from cauce.runtime.simclock import sync_virtual
 from cauce.services.container import Cauce
@@ -142,10 +143,20 @@ def register_handler(kind: str, handler: Handler) -> None:
     HANDLERS[kind] = handler
 
 
+# Rows per claim when DeliveryConfig.batch_size is not set. Claim and record cost per send
+# falls with the batch (one claim query, one contact-rules pass, one record transaction per
+# batch): 256 on PostgreSQL, where workers' claims run side by side (SKIP LOCKED); 64 on
+# SQLite, whose one writer waits for a claim while it routes its rows.
+POSTGRES_BATCH = 256
+SQLITE_BATCH = 64
+
+
 @dataclass
 class DeliveryConfig:
-    batch_size: int = 64
-    concurrency: int = 16
+    batch_size: int | None = None  # None: POSTGRES_BATCH or SQLITE_BATCH
+    # Lanes (a contact's messages, or one other effect) called at once; None: a quarter of
+    # the batch, so a batch is at most four rounds of calls whatever its size.
+    concurrency: int | None = None
     lease_seconds: float = 60.0  # longer than any call's timeout
     reconcile_grace: float = 30.0
     max_attempts: int = 8
@@ -164,7 +175,12 @@ class Delivery:
         self.handlers = handlers if handlers is not None else HANDLERS
         self.breaker = ratelimit.CircuitBreaker()
         self.wall = wall_clock or (lambda: datetime.now(UTC))
-        self._pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="deliver")
+        postgres = cauce.engine.dialect.name == "postgresql"
+        self.batch_size = self.config.batch_size or (POSTGRES_BATCH if postgres
+                                                     else SQLITE_BATCH)
+        self.concurrency = self.config.concurrency or max(1, self.batch_size // 4)
+        # Blocking handlers' calls (threads are started as needed).
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver")
         self._closed = threading.Event()
         self.next_wake: float | None = None  # seconds until deferred rows are due
         # Built once (the clause is the same every round; ``now`` is bound per claim).
@@ -176,7 +192,7 @@ class Delivery:
                    or_(OutboxItem.kind != MESSAGE, ~_earlier_message_waits(now)))
             # id last: the rows of one activation share a time and keep their order.
             .order_by(OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
-            .limit(self.config.batch_size)
+            .limit(self.batch_size)
             .with_for_update(skip_locked=True))
 
     def close(self) -> None:
@@ -331,11 +347,11 @@ class Delivery:
         held = {r.id for r in rows}
         first_outside = dict(session.execute(
             select(OutboxItem.contact_id, func.min(OutboxItem.id))
-            .where(OutboxItem.contact_id.in_(sorted(contacts)),
+            .where(id_in(session, OutboxItem.contact_id, contacts),
                    OutboxItem.kind == literal_column(f"'{MESSAGE}'"),
                    OutboxItem.status.in_([literal_column(f"'{OUTBOX_PENDING}'"),
                                           literal_column(f"'{OUTBOX_SENDING}'")]),
-                   OutboxItem.id.not_in(sorted(held)))
+                   ~id_in(session, OutboxItem.id, held))
             .group_by(OutboxItem.contact_id)).all())
         if not first_outside:
             return rows
@@ -386,7 +402,7 @@ class Delivery:
                           lanes: list[list[int]], outcomes: list[Outcome | None]) -> None:
         """On the send loop: every lane at once, at most ``concurrency`` lanes in flight
         (taken in lane order), each lane's rows one after the other."""
-        gate = asyncio.Semaphore(self.config.concurrency)
+        gate = asyncio.Semaphore(self.concurrency)
 
         async def run_lane(indexes: list[int]) -> None:
             async with gate:
@@ -436,7 +452,7 @@ class Delivery:
             # one the contact rules count frequency caps and windows on.
             session.info["flow_now"] = self._flow_now(session)
             rows = _load(session, select(*(getattr(OutboxItem, name) for name in _RECORD_COLUMNS))
-                         .where(OutboxItem.id.in_(sorted(by_id)))
+                         .where(id_in(session, OutboxItem.id, by_id))
                          .order_by(OutboxItem.id).with_for_update())
             settles = _Settles()
             # When a contact's message will be retried, the messages held behind it are due
@@ -598,10 +614,17 @@ def _load(session: Session, query: Any, params: dict[str, Any] | None = None) ->
 
 
 def _store(session: Session, rows: list[_Row]) -> None:
+    """One statement for the batch's changed rows: an UPDATE from a JSON recordset on
+    PostgreSQL (:func:`cauce.runtime.bulk.update_rows`), an executemany UPDATE on SQLite."""
+    table = cast(Table, OutboxItem.__table__)
+    if bulk.is_postgres(session):
+        bulk.update_rows(session, table, "id", [
+            {"id": row.id, **dict(zip(_WRITTEN, values, strict=True))}
+            for row in rows if (values := row.written()) != row.loaded])
+        return
     changed = [{"row_id": row.id, **dict(zip(_WRITTEN, values, strict=True))}
                for row in rows if (values := row.written()) != row.loaded]
     if changed:
-        table = cast(Table, OutboxItem.__table__)
         session.execute(update(table).where(table.c.id == bindparam("row_id")), changed)
 
 

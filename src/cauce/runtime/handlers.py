@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cauce.channels.base import ErrorAction, OutboundMessage, SendResult
 from cauce.engine.types import ActivityResult, DeliveryStatus, Input
 from cauce.runtime import http_step
+from cauce.runtime.bulk import id_in
 from cauce.runtime.delivery import HANDLERS, Attempt, Outcome, Route
 from cauce.services.messages import (
     OutboundRecord,
@@ -97,7 +98,7 @@ class MessageHandler:
                     session, item.workspace_id, name)
         contacts = {c.id: c for c in session.execute(
             select(Contact.id, Contact.phone, Contact.email)
-            .where(Contact.id.in_(sorted({i.contact_id for i in items}))))}
+            .where(id_in(session, Contact.id, {i.contact_id for i in items})))}
         pending: list[tuple[Attempt, ResolvedChannel, str]] = []
         queries: list[RulesQuery] = []
         for item in items:
