@@ -93,7 +93,9 @@ def run(kind: str, sends: int) -> list[object]:
         else:
             workers = Workers(db.url, graph.url, env={
                 "CAUCE_TEST_BATCH": "300", "CAUCE_TEST_RATE": str(RATE),
-                "CAUCE_TEST_DELIVERY_BATCH": str(POSTGRES_BATCH)})  # as `cauce worker` claims
+                # Batches and leases as `cauce worker` has them.
+                "CAUCE_TEST_DELIVERY_BATCH": str(POSTGRES_BATCH),
+                "CAUCE_TEST_LEASE": str(DeliveryConfig.lease_seconds)})
             workers.start(2)
             time.sleep(3)
             mode = "2 worker processes"

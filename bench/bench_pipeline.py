@@ -111,9 +111,12 @@ def run(kind: str, n: int) -> list[object]:
             runtime.stop()
             mode = "embedded, 1 process"
         else:
-            # Delivery batches as `cauce worker` claims them on PostgreSQL.
+            # Delivery batches and leases as `cauce worker` has them (the crash tests'
+            # 5-second lease, when a loaded box stretches a batch past it, makes the other
+            # worker take its rows over and re-send them: not what production does).
             workers = Workers(db.url, graph.url, env={
-                "CAUCE_TEST_BATCH": "300", "CAUCE_TEST_DELIVERY_BATCH": str(POSTGRES_BATCH)})
+                "CAUCE_TEST_BATCH": "300", "CAUCE_TEST_DELIVERY_BATCH": str(POSTGRES_BATCH),
+                "CAUCE_TEST_LEASE": str(DeliveryConfig.lease_seconds)})
             workers.start(2)
             time.sleep(3)  # process start-up is not what we measure
             start = time.perf_counter()
