@@ -47,7 +47,7 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 # Keep-alive connections kept per provider origin by the blocking client: one for every
 # delivery thread; more are opened when needed and closed after use.
 POOL_CONNECTIONS_PER_HOST = 32
-# The async client's cap per origin: the lanes a PostgreSQL delivery batch calls at once
+# The async client's cap per origin: the lanes a delivery batch calls at once
 # (DeliveryConfig.concurrency, a quarter of 256); more calls wait for a free connection.
 ASYNC_CONNECTIONS_PER_HOST = 64
 

@@ -145,15 +145,15 @@ def register_handler(kind: str, handler: Handler) -> None:
 
 # Rows per claim when DeliveryConfig.batch_size is not set. Claim and record cost per send
 # falls with the batch (one claim query, one contact-rules pass, one record transaction per
-# batch): 256 on PostgreSQL, where workers' claims run side by side (SKIP LOCKED); 64 on
-# SQLite, whose one writer waits for a claim while it routes its rows.
-POSTGRES_BATCH = 256
-SQLITE_BATCH = 64
+# batch): from 64 to 256 rows, end to end CPU per inbound message fell by ~0.6 ms on SQLite
+# (docs/benchmarks.md). A 256-row claim or record holds SQLite's write lock ~20-30 ms, a
+# tenth of what a processor batch holds it.
+DEFAULT_BATCH = 256
 
 
 @dataclass
 class DeliveryConfig:
-    batch_size: int | None = None  # None: POSTGRES_BATCH or SQLITE_BATCH
+    batch_size: int = DEFAULT_BATCH
     # Lanes (a contact's messages, or one other effect) called at once; None: a quarter of
     # the batch, so a batch is at most four rounds of calls whatever its size.
     concurrency: int | None = None
@@ -175,9 +175,7 @@ class Delivery:
         self.handlers = handlers if handlers is not None else HANDLERS
         self.breaker = ratelimit.CircuitBreaker()
         self.wall = wall_clock or (lambda: datetime.now(UTC))
-        postgres = cauce.engine.dialect.name == "postgresql"
-        self.batch_size = self.config.batch_size or (POSTGRES_BATCH if postgres
-                                                     else SQLITE_BATCH)
+        self.batch_size = self.config.batch_size
         self.concurrency = self.config.concurrency or max(1, self.batch_size // 4)
         # Blocking handlers' calls (threads are started as needed).
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver")
