@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.runtime.support import drain, make_contacts, make_workspace, processor, publish
 
+from cauce.channels import registry
 from cauce.engine.types import MessageIn
 from cauce.runtime.delivery import Delivery, DeliveryConfig
 from cauce.runtime.handlers import MessageHandler, ResolvedChannel
@@ -75,6 +76,7 @@ def run(kind: str, contacts: int, batch: int) -> list[object]:
             sent += n
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         delivery.close()
+        registry.close_all()  # the adapters' pooled connections, as Runtime.stop does
         with db.cauce.transaction() as s:
             done = s.scalar(select(func.count()).where(OutboxItem.status == "done"))
         assert done == 3 * contacts == sent, (done, sent)

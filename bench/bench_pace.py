@@ -27,7 +27,7 @@ from tests.support.fakes.graph_api import FakeGraphApi, error_body
 from tests.support.fakes.http import Recorded, Reply
 
 from cauce.engine.types import MessageIn
-from cauce.runtime.delivery import DeliveryConfig, register_handler
+from cauce.runtime.delivery import DEFAULT_BATCH, DeliveryConfig, register_handler
 from cauce.runtime.handlers import MessageHandler, ResolvedChannel
 from cauce.runtime.ingest import submit_inputs
 from cauce.runtime.runner import Runtime, RuntimeOptions
@@ -87,12 +87,15 @@ def run(kind: str, sends: int) -> list[object]:
         register_handler("message_requested", MessageHandler(directory))
         if kind == "sqlite":
             runtime = Runtime(db.cauce, FakeEngine(), RuntimeOptions(
-                workers=1, batch_size=300, delivery_config=DeliveryConfig(batch_size=64)))
+                workers=1, batch_size=300, delivery_config=DeliveryConfig()))
             runtime.start()
             mode = "embedded, 1 process"
         else:
-            workers = Workers(db.url, graph.url, env={"CAUCE_TEST_BATCH": "300",
-                                                      "CAUCE_TEST_RATE": str(RATE)})
+            workers = Workers(db.url, graph.url, env={
+                "CAUCE_TEST_BATCH": "300", "CAUCE_TEST_RATE": str(RATE),
+                # Batches and leases as `cauce worker` has them.
+                "CAUCE_TEST_DELIVERY_BATCH": str(DEFAULT_BATCH),
+                "CAUCE_TEST_LEASE": str(DeliveryConfig.lease_seconds)})
             workers.start(2)
             time.sleep(3)
             mode = "2 worker processes"

@@ -25,7 +25,7 @@ from tests.runtime.procs import Workers
 from tests.runtime.support import make_contacts, make_workspace, publish
 
 from cauce.engine.types import MessageIn
-from cauce.runtime.delivery import DeliveryConfig, register_handler
+from cauce.runtime.delivery import DEFAULT_BATCH, DeliveryConfig, register_handler
 from cauce.runtime.handlers import MessageHandler, ResolvedChannel
 from cauce.runtime.ingest import submit_input
 from cauce.runtime.runner import Runtime, RuntimeOptions
@@ -102,7 +102,7 @@ def run(kind: str, n: int) -> list[object]:
         start = time.perf_counter()
         if kind == "sqlite":
             runtime = Runtime(db.cauce, FakeEngine(), RuntimeOptions(
-                workers=1, batch_size=300, delivery_config=DeliveryConfig(batch_size=64)))
+                workers=1, batch_size=300, delivery_config=DeliveryConfig()))
             cpu0 = cpu_seconds(os.getpid())
             runtime.start()
             ingest = _ingest(db, ws, contacts)
@@ -111,8 +111,12 @@ def run(kind: str, n: int) -> list[object]:
             runtime.stop()
             mode = "embedded, 1 process"
         else:
-            workers = Workers(db.url, graph.url, env={"CAUCE_TEST_BATCH": "300",
-                                                       "CAUCE_TEST_DELIVERY_BATCH": "64"})
+            # Delivery batches and leases as `cauce worker` has them (the crash tests'
+            # 5-second lease, when a loaded box stretches a batch past it, makes the other
+            # worker take its rows over and re-send them: not what production does).
+            workers = Workers(db.url, graph.url, env={
+                "CAUCE_TEST_BATCH": "300", "CAUCE_TEST_DELIVERY_BATCH": str(DEFAULT_BATCH),
+                "CAUCE_TEST_LEASE": str(DeliveryConfig.lease_seconds)})
             workers.start(2)
             time.sleep(3)  # process start-up is not what we measure
             start = time.perf_counter()

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from cauce.channels import registry
+from cauce.channels.base import OutboundMessage, SendResult
+from cauce.channels.http import send_loop
 from cauce.channels.whatsapp import WhatsAppAdapter
 from tests.support.fakes.graph_api import FakeGraphApi
 from tests.support.fakes.twilio import FakeTwilio
@@ -41,9 +43,17 @@ def twilio() -> Iterator[FakeTwilio]:
         yield server  # type: ignore[misc]
 
 
-@pytest.fixture
-def wa() -> Iterator[WhatsAppAdapter]:
-    adapter = WhatsAppAdapter()
+class AsyncSends(WhatsAppAdapter):
+    """The adapter with ``send`` going through ``send_async`` on the process's send loop, as
+    delivery sends: every send test runs on both paths."""
+
+    def send(self, message: OutboundMessage, config: dict[str, Any]) -> SendResult:
+        return send_loop().run(self.send_async(message, config))
+
+
+@pytest.fixture(params=["blocking", "async"])
+def wa(request: pytest.FixtureRequest) -> Iterator[WhatsAppAdapter]:
+    adapter = WhatsAppAdapter() if request.param == "blocking" else AsyncSends()
     yield adapter
     adapter.close()
 

@@ -17,7 +17,10 @@ class Workers:
         self.args = [sys.executable, "-m", "tests.runtime.worker_proc", db_url]
         if graph_url:
             self.args.append(graph_url)
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        # This tree's code first, whatever the venv's editable install points at (another
+        # checkout, when several worktrees share one venv), then what the caller had.
+        path = [str(ROOT / "src"), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), **(env or {})}
         self.procs: list[subprocess.Popen[bytes]] = []
         self.started: list[float] = []
 

@@ -7,7 +7,7 @@ registers with :func:`cauce.runtime.delivery.register_handler`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cauce.channels.base import ErrorAction, OutboundMessage, SendResult
 from cauce.engine.types import ActivityResult, DeliveryStatus, Input
 from cauce.runtime import http_step
+from cauce.runtime.bulk import id_in
 from cauce.runtime.delivery import HANDLERS, Attempt, Outcome, Route
 from cauce.services.messages import (
     OutboundRecord,
@@ -97,7 +98,7 @@ class MessageHandler:
                     session, item.workspace_id, name)
         contacts = {c.id: c for c in session.execute(
             select(Contact.id, Contact.phone, Contact.email)
-            .where(Contact.id.in_(sorted({i.contact_id for i in items}))))}
+            .where(id_in(session, Contact.id, {i.contact_id for i in items})))}
         pending: list[tuple[Attempt, ResolvedChannel, str]] = []
         queries: list[RulesQuery] = []
         for item in items:
@@ -168,16 +169,16 @@ class MessageHandler:
         from cauce.channels.registry import get_adapter
 
         adapter = get_adapter(route.data["kind"])
-        result: SendResult = adapter.send(route.data["message"], route.data["config"])
-        if result.status == "sent":
-            return Outcome("done", provider_id=result.provider_id)
-        error = result.error
-        if error is None:
-            return Outcome("retry", error="the adapter failed without a reason", code="unknown")
-        if error.action is ErrorAction.RETRY:
-            return Outcome("retry", error=error.reason, code=error.code,
-                           retry_after=error.retry_after)
-        return Outcome("failed", error=error.reason, code=error.code)
+        return _outcome(adapter.send(route.data["message"], route.data["config"]))
+
+    def call_async(self, item: Attempt, route: Route) -> Coroutine[Any, Any, Outcome] | None:
+        """The send on delivery's send loop, for adapters that can (``send_async``)."""
+        from cauce.channels.registry import get_adapter
+
+        send_async = getattr(get_adapter(route.data["kind"]), "send_async", None)
+        if send_async is None:
+            return None
+        return _send_async(send_async, route)
 
     def settle(self, session: Session, item: Attempt, outcome: Outcome, now: datetime) -> None:
         """Keep the conversation log (``messages``) in step: the inbox and the simulator's
@@ -207,6 +208,22 @@ class MessageHandler:
     def failed_inputs(self, item: Attempt, outcome: Outcome, now: datetime) -> list[Input]:
         return [DeliveryStatus(message_key=item.key, status="failed", error_code=outcome.code,
                                error_reason=outcome.error, at=now)]
+
+
+async def _send_async(send: Callable[..., Awaitable[SendResult]], route: Route) -> Outcome:
+    return _outcome(await send(route.data["message"], route.data["config"]))
+
+
+def _outcome(result: SendResult) -> Outcome:
+    if result.status == "sent":
+        return Outcome("done", provider_id=result.provider_id)
+    error = result.error
+    if error is None:
+        return Outcome("retry", error="the adapter failed without a reason", code="unknown")
+    if error.action is ErrorAction.RETRY:
+        return Outcome("retry", error=error.reason, code=error.code,
+                       retry_after=error.retry_after)
+    return Outcome("failed", error=error.reason, code=error.code)
 
 
 def _address(kind: str, contact: Any) -> str:

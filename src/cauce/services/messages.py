@@ -7,11 +7,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, case, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
+from sqlalchemy.types import ARRAY
 
 from cauce import limits
 from cauce.channels import registry, rules
+from cauce.runtime import bulk
+from cauce.runtime.bulk import id_in
 from cauce.services.errors import Invalid
 from cauce.store.models import Contact, Message
 
@@ -117,10 +131,11 @@ def record_outbound_many(session: Session, records: list[OutboundRecord], *,
     messages are inserted with one multi-row statement instead of an ORM flush each."""
     if not records:
         return
-    keys = sorted({r.key for r in records})
     wanted = {(r.workspace_id, r.key) for r in records}
     known = {(m.workspace_id, m.key) for m in session.execute(
-        select(Message.workspace_id, Message.key).where(Message.key.in_(keys)))
+        select(Message.workspace_id, Message.key).where(
+            id_in(session, Message.workspace_id, {r.workspace_id for r in records}),
+            _text_in(session, Message.key, {r.key for r in records})))
         if (m.workspace_id, m.key) in wanted}
     fresh: list[dict[str, Any]] = []
     for r in records:
@@ -149,8 +164,22 @@ def record_outbound_many(session: Session, records: list[OutboundRecord], *,
         if r.error_code or r.error_reason:
             row["error_code"], row["error_reason"] = r.error_code, (r.error_reason or "")[:500]
         fresh.append(dict(row))
-    if fresh:
-        session.execute(insert(cast(Table, Message.__table__)), fresh)
+    # One statement: a JSON recordset on PostgreSQL, an executemany on SQLite.
+    bulk.insert_rows(session, cast(Table, Message.__table__), fresh)
+
+
+def _text_in(session: Session, column: Any, values: set[str]) -> ColumnElement[bool]:
+    """``column IN values`` for strings: on PostgreSQL one ``text[]`` parameter (``= ANY``),
+    whose statement text, unlike an ``IN`` list's, does not change with the count (the driver
+    re-parses every new text); an ``IN`` list on SQLite."""
+    ordered = sorted(values)
+    if not bulk.is_postgres(session):
+        return column.in_(ordered)  # type: ignore[no-any-return]
+    # The array's text form: every element quoted, backslashes and quotes escaped.
+    literal = "{" + ",".join(
+        '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in ordered) + "}"
+    return column == any_(  # type: ignore[no-any-return]
+        sa_cast(bindparam(None, literal, type_=Text()), ARRAY(Text())))
 
 
 def _advance(row: Message, status: str, at: datetime) -> bool:
@@ -403,7 +432,7 @@ def check_rules_many(session: Session, queries: list[RulesQuery], *,
     contacts = {c.id: c for c in session.execute(
         select(Contact.id, Contact.workspace_id, Contact.phone, Contact.timezone,
                Contact.country, Contact.consent, Contact.opted_out_marketing, Contact.fields)
-        .where(Contact.id.in_(contact_ids)))}
+        .where(id_in(session, Contact.id, contact_ids)))}
     live = [q for q in queries
             if (c := contacts.get(q.contact_id)) is not None and c.workspace_id == q.workspace_id]
     last_in = _last_inbound_many(session, live)
@@ -473,7 +502,7 @@ def _last_inbound_many(session: Session, queries: list[RulesQuery]
         for ws, contact, kind, at in session.execute(
             select(Message.workspace_id, Message.contact_id, Message.channel_kind,
                    func.max(Message.created_at))
-            .where(*base, Message.contact_id.in_(sorted({q.contact_id for q in by_kind})),
+            .where(*base, id_in(session, Message.contact_id, {q.contact_id for q in by_kind}),
                    Message.channel_kind.in_(sorted({q.channel_kind for q in by_kind})))
             .group_by(Message.workspace_id, Message.contact_id, Message.channel_kind)
         ):
@@ -492,8 +521,8 @@ def last_inbound_many(session: Session, numbers: set[tuple[int, int, int]]
         select(Message.workspace_id, Message.contact_id, Message.channel_id,
                func.max(Message.created_at))
         .where(Message.direction == "in",
-               Message.contact_id.in_(sorted({c for _, c, _ in numbers})),
-               Message.channel_id.in_(sorted({n for _, _, n in numbers})))
+               id_in(session, Message.contact_id, {c for _, c, _ in numbers}),
+               id_in(session, Message.channel_id, {n for _, _, n in numbers}))
         .group_by(Message.workspace_id, Message.contact_id, Message.channel_id)
     ):
         number = (ws, int(contact or 0), int(channel_id or 0))
@@ -512,7 +541,7 @@ def _marketing_counts_many(session: Session, pairs: set[tuple[int, int]], now: d
     out: dict[tuple[int, int], tuple[int, int]] = {}
     for ws, contact, day, week in session.execute(
         select(Message.workspace_id, Message.contact_id, in_day, func.count(Message.id))
-        .where(Message.contact_id.in_(sorted({c for _, c in pairs})),
+        .where(id_in(session, Message.contact_id, {c for _, c in pairs}),
                Message.direction == "out", Message.category == "marketing",
                Message.created_at >= week_ago, Message.status != "failed")
         .group_by(Message.workspace_id, Message.contact_id)

@@ -37,6 +37,13 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _Server(ThreadingHTTPServer):
+    # A real server's listen backlog, not socketserver's 5: delivery opens a connection per
+    # lane in flight (64 per process), and connections refused by a full backlog are retried
+    # by the client's TCP stack after 1, 3, 7 s, past the connect timeout.
+    request_queue_size = 128
+
+
 class FakeServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -80,7 +87,7 @@ class FakeServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         daemon=True)

@@ -14,6 +14,8 @@ from cauce.channels.base import (
     SendResult,
 )
 from cauce.channels.http import (
+    AsyncPooledClient,
+    HttpResponse,
     PooledClient,
     TransportError,
     json_or_empty,
@@ -82,6 +84,22 @@ def template_refusal(message: OutboundMessage, config: dict[str, Any]) -> Channe
     return None
 
 
+def _send_result(message: OutboundMessage, response: HttpResponse) -> SendResult:
+    """Map the Graph API's answer to a send."""
+    data = json_or_empty(response)
+    if response.is_success:
+        messages = data.get("messages")
+        if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+            return SendResult.sent(str(messages[0].get("id", "")), raw=data)
+        return SendResult.failed(ChannelError(
+            "bad_answer", "WhatsApp accepted the request but returned no message id",
+            ErrorAction.RETRY), raw=data)
+    template = str(message.payload.get("name")) if message.kind == "template" else None
+    error = error_from_body(data, response.status_code, template=template,
+                            retry_after=retry_after_seconds(response))
+    return SendResult.failed(error, raw=data)
+
+
 class WhatsAppAdapter:
     """Meta's Cloud API. ``config``: phone_number_id, access_token, optional graph_base_url,
     graph_version, timeout_seconds and templates (status registry, filled by the service)."""
@@ -93,16 +111,47 @@ class WhatsAppAdapter:
 
     def __init__(self) -> None:
         self._pool = PooledClient()
+        self._async_pool = AsyncPooledClient()
 
     def close(self) -> None:
         """Close pooled connections (the process-wide adapters live until exit)."""
         self._pool.close()
+        self._async_pool.close()
 
     def build(self, message: OutboundMessage) -> dict[str, Any]:
         """The request body, or :class:`LimitError`."""
         return build_body(message)
 
     def send(self, message: OutboundMessage, config: dict[str, Any]) -> SendResult:
+        request = self._send_request(message, config)
+        if isinstance(request, SendResult):
+            return request
+        url, body, headers = request
+        try:
+            response = self._pool.client.post(url, json=body, headers=headers,
+                                              timeout=timeout_from(config))
+        except TransportError as exc:
+            return SendResult.failed(transport_error(exc, PROVIDER))
+        return _send_result(message, response)
+
+    async def send_async(self, message: OutboundMessage, config: dict[str, Any]) -> SendResult:
+        """:meth:`send` on the running event loop (delivery's send loop): the same request
+        and the same mapping of the answer, through the pooled aiohttp client."""
+        request = self._send_request(message, config)
+        if isinstance(request, SendResult):
+            return request
+        url, body, headers = request
+        try:
+            response = await self._async_pool.client().post(url, json=body, headers=headers,
+                                                            timeout=timeout_from(config))
+        except TransportError as exc:
+            return SendResult.failed(transport_error(exc, PROVIDER))
+        return _send_result(message, response)
+
+    def _send_request(
+        self, message: OutboundMessage, config: dict[str, Any]
+    ) -> tuple[str, dict[str, Any], dict[str, str]] | SendResult:
+        """URL, body and headers of a send, or the failure that stops it before any call."""
         try:
             body = build_body(message)
         except LimitError as exc:
@@ -115,24 +164,7 @@ class WhatsAppAdapter:
             return SendResult.failed(ChannelError(
                 "config", "the WhatsApp channel has no phone_number_id",
                 ErrorAction.CHANNEL_BROKEN))
-        url = graph_url(config, f"{phone_number_id}/messages")
-        try:
-            response = self._pool.client.post(url, json=body, headers=_auth(config),
-                                              timeout=timeout_from(config))
-        except TransportError as exc:
-            return SendResult.failed(transport_error(exc, PROVIDER))
-        data = json_or_empty(response)
-        if response.is_success:
-            messages = data.get("messages")
-            if isinstance(messages, list) and messages and isinstance(messages[0], dict):
-                return SendResult.sent(str(messages[0].get("id", "")), raw=data)
-            return SendResult.failed(ChannelError(
-                "bad_answer", "WhatsApp accepted the request but returned no message id",
-                ErrorAction.RETRY), raw=data)
-        template = str(message.payload.get("name")) if message.kind == "template" else None
-        error = error_from_body(data, response.status_code, template=template,
-                                retry_after=retry_after_seconds(response))
-        return SendResult.failed(error, raw=data)
+        return graph_url(config, f"{phone_number_id}/messages"), body, _auth(config)
 
     # ---- other Graph API calls ------------------------------------------------------------
 
