@@ -6,7 +6,9 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
@@ -415,3 +417,67 @@ def test_a_trial_that_fails_opens_the_circuit_again() -> None:
     breaker.success("whatsapp:1")
     assert breaker.open_for("whatsapp:1") == 0 and breaker.open_for("whatsapp:1") == 0
     assert not breaker.failure("whatsapp:1")  # counting starts again from zero
+
+
+class _Paced:
+    """A provider behind a rate bucket of 10 sends/s holding 2 tokens; records what arrives."""
+
+    def __init__(self) -> None:
+        self.arrived: list[tuple[int, str]] = []
+        self.lock = threading.Lock()
+
+    def route(self, session: object, item: Attempt) -> Route:
+        return Route(provider="paced:1", bucket="paced:1", rate=10.0, burst=2.0)
+
+    def call(self, item: Attempt, route: Route) -> Outcome:
+        with self.lock:
+            self.arrived.append((item.contact_id, item.payload["payload"]["text"]))
+        return Outcome("done", provider_id=item.key)
+
+    def failed_inputs(self, item: Attempt, outcome: Outcome, now: object) -> list[object]:
+        return []
+
+
+def test_a_queue_behind_a_rate_limit_is_given_the_tokens_times_not_polled(cauce: Cauce) -> None:
+    """40 messages (2 for each of 20 contacts) behind a bucket of 10/s, burst 2: the rows the
+    bucket cannot take are put back at the times its tokens return, two per 0.2 s, so each
+    is claimed about once more, not at every refill; the loop sleeps until the first of those
+    times even though the contacts' second messages are long due; the pace and every
+    contact's order hold."""
+    ws = make_workspace(cauce)
+    contacts = make_contacts(cauce, ws, 20)
+    publish(cauce, ws, {"trigger": {"event": "go"}, "steps": [{"send": "uno"}, {"send": "dos"}]})
+    with cauce.transaction() as s:
+        for contact in contacts:
+            submit_input(s, workspace_id=ws, contact_id=contact,
+                         input=EventIn(name="go", occurred_at=T0))
+    drain(processor(cauce))
+    wall = WallClock()
+    start = wall.now
+    provider = _Paced()
+    delivery = Delivery(cauce, handlers={"message_requested": provider}, wall_clock=wall)
+    assert delivery.deliver_batch() == 2  # the bucket's two tokens
+    queued = sorted(i.next_attempt_at for i in _outbox(cauce)
+                    if i.status == "pending" and i.next_attempt_at > start)
+    assert len(queued) == 19  # every other contact's first message: back in line
+    slots = sorted(set(queued))
+    assert len(slots) == 10 and all(queued.count(t) <= 2 for t in slots)
+    assert all(b - a == timedelta(seconds=0.2) for a, b in pairwise(slots))
+    # Nothing sent: sleep until the first slot, not a 20 ms poll for the due second messages.
+    assert delivery.deliver_batch() == 0
+    assert delivery.next_wake is not None
+    assert delivery.next_wake == pytest.approx((slots[0] - wall.now).total_seconds(), abs=1e-3)
+
+    claims = 0
+    while len(provider.arrived) < 40 and claims < 200:
+        if delivery.deliver_batch() == 0:
+            assert delivery.next_wake is not None and delivery.next_wake >= 0.02
+            wall.now += timedelta(seconds=delivery.next_wake)
+        claims += 1
+    delivery.close()
+    assert len(provider.arrived) == 40
+    assert claims <= 3 * 20  # about three claims per two-token group, not one per refill
+    span = (wall.now - start).total_seconds()
+    assert 3.6 <= span <= 4.2  # 38 sends after the first two at 10/s
+    for contact in contacts:
+        assert [t for c, t in provider.arrived if c == contact] == ["uno", "dos"]
