@@ -402,9 +402,10 @@ class Delivery:
         priority. A queue much longer than a second of the rate (a broadcast, a burst of
         replies) is then claimed about once more per row; before, every waiting row was
         routed and put back at every refill (9–11.5 ms of CPU per send at 80/s, most of a
-        core, and 11% under the rate when the box was busy). Each priority has its own line, all starting at the
-        next tokens, so a long broadcast line never pushes a reply back; when lines meet,
-        the claim's priority order picks and the row left over rejoins the end of its line.
+        core, and 11% under the rate when the box was busy). Each priority has its own
+        line, all starting at the next tokens, so a long broadcast line never pushes a
+        reply back; when lines meet, the claim's priority order picks and the row left over
+        rejoins the end of its line.
         Lines are per process: with N workers a slot may be offered N times over, and the
         bucket (shared in the database) still decides."""
         if route.rate <= 0 or route.bucket is None:
