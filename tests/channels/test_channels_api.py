@@ -15,7 +15,9 @@ from cauce.services import channels as channel_service
 from cauce.services.container import Cauce
 from cauce.services.messages import check_rules, record_outbound
 from cauce.store.models import AuditEntry, Channel
+from tests.channels.conftest import sample
 from tests.channels.support import connect_whatsapp, contact_by_phone, inputs, messages
+from tests.conftest import T0
 from tests.support.fakes.graph_api import FakeGraphApi
 from tests.support.fakes.twilio import FakeTwilio
 
@@ -342,3 +344,42 @@ def test_email_bounces(api: TestClient, cauce: Cauce) -> None:
     detail = api.get(f"/api/v1/contacts/{contact_id}").json()
     assert detail["opted_out_marketing"] is True
     assert json.loads(json.dumps(inputs(cauce)[-1].payload))["status"] == "failed"
+
+
+def _hola(phone_number_id: str, wa_id: str, wamid: str) -> dict[str, Any]:
+    payload = sample("inbound_text")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = phone_number_id
+    value["contacts"][0]["wa_id"] = wa_id
+    value["messages"][0].update({"from": wa_id, "id": wamid, "text": {"body": "hola"},
+                                 "timestamp": str(int(T0.timestamp()))})  # the flows' "now"
+    return payload
+
+
+def test_a_reply_leaves_from_the_number_the_contact_wrote_to(
+    api: TestClient, graph: FakeGraphApi, cauce: Cauce
+) -> None:
+    """Two WhatsApp numbers in one workspace: each contact's reply goes out from the number
+    they wrote to (the 24-hour window is per number: the first number could not send free
+    text to someone who wrote to the second), and is paced on that number's bucket."""
+    from cauce.runtime.delivery import Delivery
+    from cauce.runtime.handlers import MessageHandler
+    from tests.channels.support import post_signed
+    from tests.runtime.support import drain, processor, publish
+
+    connect_whatsapp(api, graph.url, name="Ventas")  # the oldest: the default
+    second = "106540352240002"
+    connect_whatsapp(api, graph.url, phone_number_id=second, name="Soporte")
+    publish(cauce, 1, {"trigger": {"keyword": "hola"},
+                       "steps": [{"send": "¡Hola! ¿En qué te ayudo?"}]})
+    for number, wa_id in ((second, "5491100000001"), ("106540352242922", "5491100000002")):
+        answer = post_signed(api, _hola(number, wa_id, f"wamid.{wa_id}"))
+        assert answer.status_code == 200, answer.text
+    drain(processor(cauce))
+    delivery = Delivery(cauce, handlers={"message_requested": MessageHandler()})
+    assert delivery.deliver_batch() == 2
+    delivery.close()
+    sent = {r.json()["to"]: r.path for r in graph.sends()}
+    assert sent["5491100000001"].endswith(f"/{second}/messages")
+    assert sent["5491100000002"].endswith("/106540352242922/messages")
+    assert all(m.status == "sent" for m in messages(cauce) if m.direction == "out")

@@ -47,6 +47,7 @@ class ResolvedChannel:
     config: dict[str, Any]
     sender: str  # the sending identity the rate limit applies to (phone number id...)
     rate_per_second: float | None = None
+    channel_id: int | None = None  # set when chosen per contact (the contact rules' window)
 
 
 # (session, workspace id, channel name from the flow) -> the configured channel, or None.
@@ -77,6 +78,20 @@ def default_directory(session: Session, workspace_id: int, channel: str) -> Reso
     return None
 
 
+def _reply_channels(session: Session, items: list[Attempt]
+                    ) -> dict[tuple[int, int, str], ResolvedChannel]:
+    try:
+        channel_service = importlib.import_module("cauce.services.channels")
+    except ImportError:
+        return {}
+    found = channel_service.resolve_replies_for_delivery(session, {
+        (i.workspace_id, i.contact_id, str(i.payload.get("channel") or i.channel))
+        for i in items})
+    return {key: ResolvedChannel(kind=kind, config=config, sender=sender,
+                                 rate_per_second=rate, channel_id=channel_id)
+            for key, (kind, config, sender, rate, channel_id) in found.items()}
+
+
 class MessageHandler:
     """``message_requested`` rows: one message through the workspace's channel."""
 
@@ -96,6 +111,10 @@ class MessageHandler:
             if (item.workspace_id, name) not in channels:
                 channels[(item.workspace_id, name)] = self.directory(
                     session, item.workspace_id, name)
+        # With several numbers of a kind, a contact's messages leave from the one they wrote
+        # to (the default directory only: a custom one decides alone).
+        replies = _reply_channels(session, items) if self.directory is default_directory \
+            else {}
         contacts = {c.id: c for c in session.execute(
             select(Contact.id, Contact.phone, Contact.email)
             .where(id_in(session, Contact.id, {i.contact_id for i in items})))}
@@ -103,7 +122,8 @@ class MessageHandler:
         queries: list[RulesQuery] = []
         for item in items:
             name = str(item.payload.get("channel") or item.channel)
-            resolved = channels[(item.workspace_id, name)]
+            resolved = replies.get((item.workspace_id, item.contact_id, name)) \
+                or channels[(item.workspace_id, name)]
             if resolved is None:
                 prepared[item.id] = Outcome(
                     "failed", code="no_channel",
@@ -123,7 +143,7 @@ class MessageHandler:
             pending.append((item, resolved, to))
             queries.append(RulesQuery(
                 workspace_id=item.workspace_id, contact_id=item.contact_id,
-                channel_kind=resolved.kind, channel_id=None,
+                channel_kind=resolved.kind, channel_id=resolved.channel_id,
                 kind=str(item.payload.get("kind", "text")),
                 category=str(item.payload.get("category", "service")),
                 has_fallback=bool(item.payload.get("fallback_template")),

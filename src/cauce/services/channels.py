@@ -323,6 +323,56 @@ def resolve_for_delivery(
     return found.kind, runtime_config(session, _box(session), found), sender, rate
 
 
+def resolve_replies_for_delivery(
+    session: Session, wanted: set[tuple[int, int, str]],
+) -> dict[tuple[int, int, str], tuple[str, dict[str, Any], str, float | None, int]]:
+    """Per ``(workspace, contact, flow channel name)``: when the workspace has more than one
+    active channel of that kind, the one the contact last wrote to — ``(kind, config, sender,
+    rate, channel id)``. A reply must leave from the number the contact wrote to: WhatsApp's
+    24-hour window is per business number, so the workspace's first number could not send
+    free text to someone who wrote to its second. Missing from the answer: workspaces with
+    one channel of the kind (nothing to choose), and contacts who never wrote on one of
+    them (the first channel, as :func:`resolve_for_delivery` says)."""
+    from sqlalchemy import func
+
+    from cauce.store.models.messages import Message
+
+    several: dict[tuple[int, str], dict[int, Channel]] = {}
+    for ws, name in sorted({(ws, name) for ws, _, name in wanted if name in FLOW_CHANNELS}):
+        found = session.scalars(select(Channel).where(
+            Channel.workspace_id == ws, Channel.status == "active",
+            Channel.kind.in_(FLOW_CHANNELS[name]))).all()
+        if len(found) > 1:
+            several[(ws, name)] = {c.id: c for c in found}
+    if not several:
+        return {}
+    contacts = sorted({c for ws, c, name in wanted if (ws, name) in several})
+    last: dict[tuple[Any, Any], datetime] = {}  # (contact, channel id) -> last inbound
+    for contact_id, channel_id, at in session.execute(
+        select(Message.contact_id, Message.channel_id, func.max(Message.created_at))
+        .where(Message.contact_id.in_(contacts), Message.direction == "in",
+               Message.channel_id.is_not(None))
+        .group_by(Message.contact_id, Message.channel_id)
+    ):
+        last[(contact_id, channel_id)] = at
+    box = _box(session)
+    out: dict[tuple[int, int, str], tuple[str, dict[str, Any], str, float | None, int]] = {}
+    for ws, contact_id, name in wanted:
+        candidates = several.get((ws, name))
+        if not candidates:
+            continue
+        heard = [(at, cid) for (c, cid), at in last.items()
+                 if c == contact_id and cid in candidates]
+        if not heard:
+            continue
+        channel = candidates[max(heard)[1]]
+        rate = float(channel.rate_per_second) if channel.rate_per_second else None
+        out[(ws, contact_id, name)] = (
+            channel.kind, runtime_config(session, box, channel),
+            channel.identifier or f"{channel.kind}:{channel.id}", rate, channel.id)
+    return out
+
+
 def handle_send_result(session: Session, channel: Channel, result: SendResult,
                        now: datetime) -> ChannelError | None:
     """Apply what a send result says about the channel itself (a rejected token breaks it)."""
