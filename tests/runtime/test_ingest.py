@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from cauce.engine.types import DeliveryStatus, EventIn, MessageIn
@@ -44,3 +45,22 @@ def test_nothing_is_stored_when_the_callers_transaction_rolls_back(cauce: Cauce)
         pass
     with cauce.transaction() as s:
         assert s.scalars(select(RuntimeInput)).all() == []
+
+
+def test_a_large_submission_goes_in_chunks_and_keeps_its_order(
+    cauce: Cauce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL rows travel as one JSON document per statement, which may not exceed
+    256 MB: a million inputs at once must go in chunks, in order, in one transaction."""
+    from cauce.runtime import bulk
+    from cauce.runtime.ingest import submit_inputs
+
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    ws = make_workspace(cauce)
+    with cauce.transaction() as s:
+        submit_inputs(s, [(ws, c, EventIn(name="go", data={"n": c}, occurred_at=T0))
+                          for c in range(1, 11)])
+    with cauce.transaction() as s:
+        rows = s.scalars(select(RuntimeInput).order_by(RuntimeInput.id)).all()
+    assert [r.contact_id for r in rows] == list(range(1, 11))
+    assert [parse_input(r.payload).data["n"] for r in rows] == list(range(1, 11))
