@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _runtime_common import ROOT, Db, table
+from _runtime_common import Db, free_port, start_cauce, stop_processes, table, wait_listening
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -173,12 +173,6 @@ def _client(port: int, rate: float, seconds: float, offset: int, start_at: float
     out.put(results)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _setup(db: Db, graph_url: str) -> None:
     with db.cauce.transaction() as session:
         creds = ensure_demo(session, db.cauce.clock.now())
@@ -226,7 +220,7 @@ def run(mode: str, rate: float, seconds: float, timing: list[list[object]] | Non
     worker: subprocess.Popen[bytes] | None = None
     try:
         _setup(db, graph.url)
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "CAUCE_DATABASE_URL": db.url, "CAUCE_DATA_DIR": str(db.tmp),
                "CAUCE_SECRET_KEY": SECRET_KEY, "CAUCE_CLOCK": "real", "CAUCE_LOG_LEVEL": "WARNING",
                "CAUCE_EMBEDDED_RUNTIME": "false" if split else "true", "CAUCE_WORKERS": "1"}
@@ -235,19 +229,10 @@ def run(mode: str, rate: float, seconds: float, timing: list[list[object]] | Non
             env["BENCH_TIMING_OUT"] = str(timing_file)
             env["PYTHONPATH"] = os.pathsep.join(
                 [str(Path(__file__).parent / "webhook_timing"), env.get("PYTHONPATH", "")])
-        cli = [sys.executable, "-c", "from cauce.cli import main; main()"]
-        server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_cauce(["serve", "--port", str(port)], env)
         if split:
-            worker = subprocess.Popen([*cli, "worker", "--concurrency", "1"], cwd=ROOT, env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.2)
+            worker = start_cauce(["worker", "--concurrency", "1"], env)
+        wait_listening(port)
         time.sleep(1.0)
         cpu_before = _cpu_seconds(server.pid)
         out: Any = multiprocessing.Queue()
@@ -282,13 +267,7 @@ def run(mode: str, rate: float, seconds: float, timing: list[list[object]] | Non
                 f"{cpu * 1000 / max(len(results), 1):.2f}", f"{parsed_after:.1f}",
                 "met" if p99 <= TARGET_P99_MS and len(ok) == len(results) else "MISSED"]
     finally:
-        for proc in (server, worker):
-            if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop_processes([server, worker])
         graph.stop()
         db.close()
 
