@@ -355,21 +355,26 @@ def resolve_replies_for_delivery(
         .group_by(Message.contact_id, Message.channel_id)
     ):
         last[(contact_id, channel_id)] = at
+    heard: dict[int, list[tuple[datetime, int]]] = {}
+    for (contact_id, channel_id), at in last.items():
+        heard.setdefault(contact_id, []).append((at, channel_id))
     box = _box(session)
+    resolved: dict[int, tuple[str, dict[str, Any], str, float | None, int]] = {}
     out: dict[tuple[int, int, str], tuple[str, dict[str, Any], str, float | None, int]] = {}
     for ws, contact_id, name in wanted:
         candidates = several.get((ws, name))
         if not candidates:
             continue
-        heard = [(at, cid) for (c, cid), at in last.items()
-                 if c == contact_id and cid in candidates]
-        if not heard:
+        mine = [(at, cid) for at, cid in heard.get(contact_id, []) if cid in candidates]
+        if not mine:
             continue
-        channel = candidates[max(heard)[1]]
-        rate = float(channel.rate_per_second) if channel.rate_per_second else None
-        out[(ws, contact_id, name)] = (
-            channel.kind, runtime_config(session, box, channel),
-            channel.identifier or f"{channel.kind}:{channel.id}", rate, channel.id)
+        channel = candidates[max(mine)[1]]
+        if channel.id not in resolved:  # decrypted once per channel, not per contact
+            rate = float(channel.rate_per_second) if channel.rate_per_second else None
+            resolved[channel.id] = (
+                channel.kind, runtime_config(session, box, channel),
+                channel.identifier or f"{channel.kind}:{channel.id}", rate, channel.id)
+        out[(ws, contact_id, name)] = resolved[channel.id]
     return out
 
 
