@@ -80,26 +80,28 @@ class CpuMeter:
             event.listen(cauce.engine, "connect", connected)
             cauce.engine.dispose()
 
-    @staticmethod
-    def _proc_seconds(pid: int) -> float:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0  # a backend that ended (its time is lost to the count: rare)
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     def sample(self) -> tuple[float, float]:
         """(this process, its database backends) CPU seconds so far."""
         import resource
 
         me = resource.getrusage(resource.RUSAGE_SELF)
         return (me.ru_utime + me.ru_stime,
-                sum(self._proc_seconds(p) for p in list(self.backends)))
+                sum(cpu_seconds(p) for p in list(self.backends)))
 
     def since(self, start: tuple[float, float]) -> tuple[float, float]:
         now = self.sample()
         return now[0] - start[0], now[1] - start[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, from /proc; 0 for one that has ended (a
+    database backend that closed: its time is lost to the count, which is rare)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb() -> float:

@@ -32,8 +32,16 @@ import sys
 import time
 from typing import Any
 
-from _runtime_common import Db, free_port, start_cauce, stop_processes, table, wait_listening
-from bench_pipeline import TARGETS, GraphProcess, cpu_seconds
+from _runtime_common import (
+    Db,
+    cpu_seconds,
+    free_port,
+    start_cauce,
+    stop_processes,
+    table,
+    wait_listening,
+)
+from bench_pipeline import TARGETS, GraphProcess
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 

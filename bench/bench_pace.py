@@ -21,8 +21,8 @@ import sys
 import threading
 import time
 
-from _runtime_common import T0, Db, table
-from bench_pipeline import _wait_done, cpu_seconds
+from _runtime_common import T0, Db, cpu_seconds, table
+from bench_pipeline import _wait_done
 from sqlalchemy.orm import Session
 from tests.runtime.fake_engine import FakeEngine
 from tests.runtime.procs import Workers

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from _runtime_common import ROOT, T0, Db, table
+from _runtime_common import ROOT, T0, Db, cpu_seconds, table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.runtime.fake_engine import FakeEngine
@@ -77,13 +77,6 @@ class GraphProcess:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
         self.proc.wait(timeout=10)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a live process (from /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(kind: str, n: int) -> list[object]:

@@ -40,7 +40,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _runtime_common import Db, free_port, start_cauce, stop_processes, table, wait_listening
+from _runtime_common import (
+    Db,
+    cpu_seconds,
+    free_port,
+    start_cauce,
+    stop_processes,
+    table,
+    wait_listening,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -194,11 +202,6 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _unparsed(db: Db) -> int:
     try:
         with db.cauce.transaction() as session:
@@ -234,7 +237,7 @@ def run(mode: str, rate: float, seconds: float, timing: list[list[object]] | Non
             worker = start_cauce(["worker", "--concurrency", "1"], env)
         wait_listening(port)
         time.sleep(1.0)
-        cpu_before = _cpu_seconds(server.pid)
+        cpu_before = cpu_seconds(server.pid)
         out: Any = multiprocessing.Queue()
         start_at = time.perf_counter() + 1.0  # perf_counter is system-wide (CLOCK_MONOTONIC)
         procs = [multiprocessing.Process(target=_client, args=(port, rate, seconds, k,
@@ -248,7 +251,7 @@ def run(mode: str, rate: float, seconds: float, timing: list[list[object]] | Non
         for p in procs:
             p.join()
         answered = time.monotonic()
-        cpu = _cpu_seconds(server.pid) - cpu_before
+        cpu = cpu_seconds(server.pid) - cpu_before
         while _unparsed(db) and time.monotonic() - answered < 600:
             time.sleep(0.2)
         parsed_after = time.monotonic() - answered

@@ -652,14 +652,14 @@ def _store(session: Session, rows: list[_Row]) -> None:
     """One statement for the batch's changed rows: an UPDATE from a JSON recordset on
     PostgreSQL (:func:`cauce.runtime.bulk.update_rows`), an executemany UPDATE on SQLite."""
     table = cast(Table, OutboxItem.__table__)
-    if bulk.is_postgres(session):
-        bulk.update_rows(session, table, "id", [
-            {"id": row.id, **dict(zip(_WRITTEN, values, strict=True))}
-            for row in rows if (values := row.written()) != row.loaded])
-        return
     changed = [{"row_id": row.id, **dict(zip(_WRITTEN, values, strict=True))}
                for row in rows if (values := row.written()) != row.loaded]
-    if changed:
+    if not changed:
+        return
+    if bulk.is_postgres(session):
+        bulk.update_rows(session, table, "id",
+                         [{"id": c.pop("row_id"), **c} for c in changed])
+    else:
         session.execute(update(table).where(table.c.id == bindparam("row_id")), changed)
 
 

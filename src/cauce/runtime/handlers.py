@@ -6,7 +6,6 @@ registers with :func:`cauce.runtime.delivery.register_handler`.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from cauce.engine.types import ActivityResult, DeliveryStatus, Input
 from cauce.runtime import http_step
 from cauce.runtime.bulk import id_in
 from cauce.runtime.delivery import HANDLERS, Attempt, Outcome, Route
+from cauce.services import channels as channel_service
 from cauce.services.messages import (
     OutboundRecord,
     RulesQuery,
@@ -59,20 +59,13 @@ _CHANNEL_KINDS = {"whatsapp": "whatsapp", "sms": "sms_twilio", "email": "email",
 
 
 def default_directory(session: Session, workspace_id: int, channel: str) -> ResolvedChannel | None:
-    """The workspace's configured channel (``cauce.services.channels``) when that service is
-    installed; WhatsApp without a configured number goes to the simulator, so flows work
-    before any credential exists."""
-    try:
-        channel_service = importlib.import_module("cauce.services.channels")
-    except ImportError:
-        channel_service = None
-    finder = getattr(channel_service, "resolve_for_delivery", None) if channel_service else None
-    if finder is not None:
-        found = finder(session, workspace_id, channel)
-        if found is not None:
-            kind, config, sender, rate = found
-            return ResolvedChannel(kind=kind, config=config, sender=sender,
-                                   rate_per_second=rate)
+    """The workspace's configured channel (:func:`cauce.services.channels.resolve_for_delivery`);
+    WhatsApp without a configured number goes to the simulator, so flows work before any
+    credential exists."""
+    found = channel_service.resolve_for_delivery(session, workspace_id, channel)
+    if found is not None:
+        kind, config, sender, rate = found
+        return ResolvedChannel(kind=kind, config=config, sender=sender, rate_per_second=rate)
     if channel in ("whatsapp", "simulator"):
         return ResolvedChannel(kind="simulator", config={}, sender=f"sim:{workspace_id}")
     return None
@@ -80,10 +73,6 @@ def default_directory(session: Session, workspace_id: int, channel: str) -> Reso
 
 def _reply_channels(session: Session, items: list[Attempt]
                     ) -> dict[tuple[int, int, str], ResolvedChannel]:
-    try:
-        channel_service = importlib.import_module("cauce.services.channels")
-    except ImportError:
-        return {}
     found = channel_service.resolve_replies_for_delivery(session, {
         (i.workspace_id, i.contact_id, str(i.payload.get("channel") or i.channel))
         for i in items})

@@ -34,13 +34,16 @@ _TIMER_KIND = TimerFired.model_fields["type"].default
 # One statement: claim the due timers (skipping those another scheduler holds), delete them
 # and store their inputs in due order (the identity follows the ORDER BY: arrival order).
 # The data-modifying CTEs run to completion whatever the outer SELECT reads.
+# Claim and delete the due timers, oldest first, skipping those another scheduler holds.
+_CLAIM_SQL = """
+DELETE FROM runtime_timers WHERE id IN (
+    SELECT id FROM runtime_timers WHERE due_at <= :now
+    ORDER BY due_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
+RETURNING id, workspace_id, contact_id, timer_id, due_at
+"""
+
 _FIRE_PG = text(f"""
-WITH due AS (
-    DELETE FROM runtime_timers WHERE id IN (
-        SELECT id FROM runtime_timers WHERE due_at <= :now
-        ORDER BY due_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING id, workspace_id, contact_id, timer_id, due_at
-), stored AS (
+WITH due AS ({_CLAIM_SQL}), stored AS (
     INSERT INTO runtime_inputs (workspace_id, contact_id, kind, payload, dedupe_key, status,
                                 created_at)
     SELECT workspace_id, contact_id, '{_TIMER_KIND}',
@@ -76,14 +79,7 @@ def _fire_sqlite(session: Session, now: datetime, limit: int) -> list[datetime]:
     return [r.due_at for r in claimed]
 
 
-# Claim and delete the due timers, skipping those another scheduler holds (SQLite has one
-# writer: nothing to skip).
-_CLAIM_PG = text("""
-DELETE FROM runtime_timers WHERE id IN (
-    SELECT id FROM runtime_timers WHERE due_at <= :now
-    ORDER BY due_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
-RETURNING id, workspace_id, contact_id, timer_id, due_at
-""")
+_CLAIM_PG = text(_CLAIM_SQL)  # SQLite has one writer: nothing to skip, see claim_due_timers
 
 
 def claim_due_timers(session: Session, now: datetime, limit: int) -> list[Any]:
